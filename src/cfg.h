@@ -1,0 +1,106 @@
+/*
+ * cfg.h - the configuration table: one entry per option, read from a file in
+ * redis.conf syntax, overridden from the command line, and read and changed
+ * at run time by CONFIG GET / CONFIG SET.
+ *
+ * The live values are the fields of the global `cfg`. Shard threads read them
+ * without locks; CONFIG SET runs only while every other shard is parked (see
+ * shard.h), so a change is never seen half-made.
+ *
+ * File syntax: one option per line, "name arg [arg ...]", '#' starts a comment
+ * line, arguments may be quoted as in redis.conf ("..." with escapes or
+ * '...'). Sizes accept Redis's units: 1k=1000, 1kb=1024, m/mb, g/gb, case
+ * insensitive. Booleans are yes/no. Names are case insensitive. Later lines
+ * override earlier ones; command-line "--name value ..." pairs override the
+ * file.
+ */
+#ifndef STRATA_CFG_H
+#define STRATA_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum maxmemory_policy {
+	MAXMEM_NOEVICTION = 0,
+	MAXMEM_ALLKEYS_LRU,
+	MAXMEM_ALLKEYS_LFU,
+	MAXMEM_ALLKEYS_RANDOM,
+	MAXMEM_VOLATILE_LRU,
+	MAXMEM_VOLATILE_LFU,
+	MAXMEM_VOLATILE_RANDOM,
+	MAXMEM_VOLATILE_TTL,
+};
+
+enum blob_fsync { BLOB_FSYNC_NO = 0, BLOB_FSYNC_EVERYSEC, BLOB_FSYNC_ALWAYS };
+
+struct strata_cfg {
+	/* network */
+	char *bind;			/* space-separated addresses; "127.0.0.1 -::1" */
+	int port;			/* 6379; 0 disables the TCP listener */
+	int tcp_backlog;		/* 511 */
+	int tcp_keepalive;		/* 300 seconds; 0 off */
+	int timeout;			/* idle client timeout, seconds; 0 off */
+	int maxclients;			/* 10000 */
+	bool protected_mode;		/* yes */
+	/* threads */
+	int shards;			/* 0 = online CPUs */
+	int io_uring_entries;		/* 1024: submission queue size per shard */
+	/* general */
+	int databases;			/* 16 (immutable) */
+	char *dir;			/* "./" working dir for data files */
+	char *logfile;			/* "" = stdout */
+	int loglevel;			/* enum log_level; notice */
+	char *pidfile;			/* "" = none */
+	int hz;				/* 10: cron frequency per shard, 1..500 */
+	int active_expire_effort;	/* 1..10 */
+	char *requirepass;		/* "" = no password */
+	/* limits */
+	long long proto_max_bulk_len;	/* 512mb */
+	long long client_query_buffer_limit; /* 1gb */
+	long long maxmemory;		/* 0 = unlimited */
+	int maxmemory_policy;		/* enum maxmemory_policy */
+	int maxmemory_samples;		/* 5 */
+	int lfu_log_factor;		/* 10 */
+	int lfu_decay_time;		/* 1 minute */
+	int lazyfree_lazy_user_del;	/* no: kept for CONFIG GET compatibility */
+	/* blob tier */
+	long long blob_threshold;	/* 64kb */
+	long long blob_block_size;	/* 4096 */
+	int blob_fsync;			/* enum blob_fsync; everysec */
+	long long blob_max_bytes;	/* 0 = unlimited */
+};
+
+extern struct strata_cfg cfg;
+
+/* Sets every field to its default. Call once before loading. */
+void cfg_init_defaults(void);
+/* Reads a config file. On error returns -1 and sets *err to a message
+ * ("line N: ...") that the caller frees with mem_free(). */
+int cfg_load_file(const char *path, char **err);
+/* Applies config text (same syntax as a file; used for tests and for the
+ * command line, which is joined into lines "name args..."). */
+int cfg_load_string(const char *text, char **err);
+/* Applies argv[i..argc) of "strata-server [file] --name value ... " after
+ * the optional file name: each --name starts a new line. */
+int cfg_load_args(int argc, char **argv, char **err);
+
+/* CONFIG SET of one option at run time. Returns 0, or -1 with *err set to
+ * the reply text after "ERR " (caller frees with mem_free()). Immutable
+ * options refuse. */
+int cfg_set(const char *name, const char *value, char **err);
+/* CONFIG SET name value [name value ...]: all or nothing (a failure restores
+ * the values already changed). */
+int cfg_set_many(int npairs, const char *const *names, const char *const *values, char **err);
+/* Calls fn for every option whose name matches the glob pattern
+ * (case-insensitive), with its current value as text. Each option once,
+ * even if several patterns match. */
+void cfg_get(const char *pattern, void (*fn)(const char *name, const char *value, void *arg),
+	     void *arg);
+/* The text of one option into buf; returns false if unknown. */
+bool cfg_get_one(const char *name, char *buf, size_t cap);
+
+/* Name of a maxmemory policy, e.g. "allkeys-lru". */
+const char *cfg_policy_name(int policy);
+
+#endif
