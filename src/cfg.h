@@ -12,7 +12,8 @@
  * '...'). Sizes accept Redis's units: 1k=1000, 1kb=1024, m/mb, g/gb, case
  * insensitive. Booleans are yes/no. Names are case insensitive. Later lines
  * override earlier ones; command-line "--name value ..." pairs override the
- * file.
+ * file. The exception is `save`, whose lines add up within one load, as in
+ * Redis.
  */
 #ifndef STRATA_CFG_H
 #define STRATA_CFG_H
@@ -69,20 +70,41 @@ struct strata_cfg {
 	long long blob_block_size;	/* 4096 */
 	int blob_fsync;			/* enum blob_fsync; everysec */
 	long long blob_max_bytes;	/* 0 = unlimited */
+	/* accepted for compatibility with Redis clients and tests: stored and
+	 * returned by CONFIG GET, with no effect on strata */
+	char *save;			/* "": snapshot rules, "secs changes ..." */
+	bool appendonly;		/* no */
+	bool daemonize;			/* no; "yes" is refused */
+	bool set_proc_title;		/* yes (immutable) */
+	bool lazyfree_lazy_expire;	/* no */
+	bool lazyfree_lazy_eviction;	/* no */
+	bool lazyfree_lazy_server_del;	/* no */
+	bool latency_tracking;		/* yes */
 };
 
 extern struct strata_cfg cfg;
 
-/* Sets every field to its default. Call once before loading. */
+/* Sets every field to its default (freeing strings a previous load set) and
+ * runs the apply hooks (log level, log to stdout). Call before loading. */
 void cfg_init_defaults(void);
+/* Frees the strings the table owns and sets those fields to NULL; for a
+ * clean exit. cfg_init_defaults() makes the table usable again. */
+void cfg_free(void);
 /* Reads a config file. On error returns -1 and sets *err to a message
- * ("line N: ...") that the caller frees with mem_free(). */
+ * ("line N: ...") that the caller frees with mem_free(). The message reads
+ * "line N: >>> '<line>': <reason>" with Redis's reasons ("Bad directive or
+ * wrong number of arguments", "argument must be a memory value", ...); a line
+ * of an included file reads "line N (<path>): ..."; a file that cannot be
+ * read gives "can't open config file '<path>': <strerror>". Lines before the
+ * bad one stay applied: the caller is expected to exit. */
 int cfg_load_file(const char *path, char **err);
 /* Applies config text (same syntax as a file; used for tests and for the
  * command line, which is joined into lines "name args..."). */
 int cfg_load_string(const char *text, char **err);
 /* Applies argv[i..argc) of "strata-server [file] --name value ... " after
- * the optional file name: each --name starts a new line. */
+ * the optional file name: each --name starts a new line. The caller passes
+ * only those words (argc - i, argv + i); a word before the first --name is
+ * an error. Errors read "line N: ..." with N counting the --name options. */
 int cfg_load_args(int argc, char **argv, char **err);
 
 /* CONFIG SET of one option at run time. Returns 0, or -1 with *err set to
