@@ -1,0 +1,73 @@
+/*
+ * conn.h - a client connection: its buffers, parser state, output queue and
+ * per-connection settings. Owned by the shard thread that accepted it.
+ *
+ * Output. Replies of commands run on this thread are appended to wbuf. A
+ * command run on another shard (a hop) leaves a pending segment in the
+ * queue segs; every reply after it goes into segments too, until the pending
+ * one is filled, so the client always reads replies in request order. The
+ * kernel owns `sending` from the SEND submission to its completion; wbuf is
+ * swapped into it when it is free. So a loop turn sends once per client.
+ */
+#ifndef STRATA_CONN_H
+#define STRATA_CONN_H
+
+#include "server.h"
+
+#define CL_CLOSE_AFTER_REPLY	0x001	/* close once output drained */
+#define CL_CLOSING		0x002	/* closed: waiting for ops in flight */
+#define CL_RECV		0x004	/* a RECV is in flight */
+#define CL_SEND		0x008	/* a SEND is in flight */
+#define CL_DIRTY		0x010	/* on the shard's dirty list */
+#define CL_PAUSED		0x020	/* waiting for its hops before a parked command */
+#define CL_NO_EVICT		0x040	/* CLIENT NO-EVICT on */
+#define CL_NO_TOUCH		0x080	/* CLIENT NO-TOUCH on */
+#define CL_REPLY_OFF		0x100	/* CLIENT REPLY OFF */
+#define CL_REPLY_SKIP_NEXT	0x200	/* CLIENT REPLY SKIP: skip the next command's reply */
+#define CL_REPLY_SKIP		0x400	/* the running command's reply is dropped */
+#define CL_AUTHED		0x800	/* authenticated (or no password needed) */
+#define CL_CLOSE_ASAP		0x1000	/* killed: close without sending more */
+
+struct outseg {
+	struct outseg *next;
+	struct client *c;	/* owner */
+	struct sbuf buf;	/* reply bytes */
+	bool pending;		/* waiting for a hop reply */
+	bool discard;		/* reply is to be dropped (CLIENT REPLY) */
+};
+
+struct client {
+	uint64_t id;			/* CLIENT ID */
+	int fd;
+	struct shard *sh;		/* owning shard */
+	int slot;			/* index in sh->clients */
+	uint32_t flags;			/* CL_* */
+	int proto;			/* RESP2 or RESP3 */
+	int dbid;			/* SELECTed db */
+
+	struct sbuf rbuf;		/* query buffer */
+	size_t rpos;			/* bytes of rbuf already executed */
+	struct resp_parser parser;
+	struct resp_arg *args;		/* parser output */
+	struct cmd_arg *argv;		/* views of the current command */
+	size_t argcap;
+
+	struct sbuf wbuf;		/* ready replies not yet sent */
+	struct sbuf sending;		/* owned by the kernel while CL_SEND */
+	size_t sent;			/* bytes of sending already sent */
+	struct outseg *seg_head, *seg_tail;
+	int hops;			/* hop replies still to come */
+	int inflight;			/* ring operations in flight */
+
+	struct client *dirty_next;	/* link in sh->dirty */
+	char *name;			/* CLIENT SETNAME, or NULL */
+	char *lib_name, *lib_ver;	/* CLIENT SETINFO */
+	char addr[64];			/* peer ip:port */
+	char laddr[64];			/* local ip:port */
+	int64_t ctime_ms;		/* connect time */
+	int64_t last_ms;		/* last interaction */
+	const struct cmd_def *last_cmd;	/* for CLIENT LIST cmd= */
+	uint64_t nmulti;		/* unused: MULTI is not implemented */
+};
+
+#endif

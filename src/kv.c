@@ -1,0 +1,724 @@
+/*
+ * kv.c - the in-memory keyspace.
+ *
+ * Entries are single allocations: the header, the key, and for strings of at
+ * most KV_EMBSTR_MAX bytes the value ("embstr"), so a small key costs one
+ * malloc. A string is stored as an integer when its text is a canonical
+ * decimal of at most 20 bytes (Redis's "int" encoding); a longer one or one
+ * that has been edited (APPEND, SETRANGE) lives in a struct kv_raw.
+ *
+ * Each database keeps, besides its dict, a vector of the entries that carry
+ * a TTL. An entry knows its slot in that vector (vidx), so adding, removing
+ * and sampling a random volatile key are O(1). The active expiry cycle and
+ * volatile-* eviction sample from it.
+ *
+ * Expiry follows Redis: a key is expired once now > expire_ms. Lookups delete
+ * an expired key when they meet it (lazy expiry); kv_active_expire() samples
+ * volatile keys on a timer and keeps going while more than a quarter of a
+ * sample was expired, within a time budget, so keys nobody touches still
+ * disappear and no cycle holds the loop for long.
+ *
+ * LRU and LFU data share the 32-bit lru field exactly as Redis lays them out:
+ * LRU is a 24-bit clock in seconds; LFU is 16 bits of minutes (for decay) and
+ * an 8-bit logarithmic counter. Which one is kept follows maxmemory-policy.
+ */
+#include "kv.h"
+#include "cfg.h"
+#include "mem.h"
+#include "strutil.h"
+#include "util.h"
+
+#include <string.h>
+#include <time.h>
+
+#define LRU_CLOCK_MAX ((1u << 24) - 1)
+#define LFU_INIT_VAL 5
+
+const struct kv_blob_hooks *kv_blob_hooks;
+void (*kv_type_free[KV_NTYPES])(void *ptr);
+void *(*kv_type_dup[KV_NTYPES])(const void *ptr);
+_Thread_local int64_t kv_now_ms;
+static _Thread_local uint64_t kv_rng_state;
+
+void kv_clock_update(void)
+{
+	kv_now_ms = util_mstime();
+}
+
+/* xorshift64*: cheap randomness for sampling and LFU increments. */
+static uint64_t kv_rand(void)
+{
+	uint64_t x = kv_rng_state;
+
+	if (unlikely(!x))
+		x = (uint64_t)util_monotonic_us() * 0x9E3779B97F4A7C15ull | 1;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	kv_rng_state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+static void kv_node_key(const struct dict_node *n, const char **key, size_t *len)
+{
+	const struct kv_entry *e = (const struct kv_entry *)n;
+
+	*key = e->key;
+	*len = e->klen;
+}
+
+static const struct dict_ops kv_dict_ops = { .key = kv_node_key };
+
+static bool kv_policy_is_lfu(void)
+{
+	return cfg.maxmemory_policy == MAXMEM_ALLKEYS_LFU ||
+	       cfg.maxmemory_policy == MAXMEM_VOLATILE_LFU;
+}
+
+static uint32_t kv_lru_clock(void)
+{
+	return (uint32_t)(kv_now_ms / 1000) & LRU_CLOCK_MAX;
+}
+
+static uint32_t kv_lfu_minutes(void)
+{
+	return (uint32_t)(kv_now_ms / 60000) & 0xFFFF;
+}
+
+static uint32_t kv_lru_initial(void)
+{
+	if (kv_policy_is_lfu())
+		return (kv_lfu_minutes() << 8) | LFU_INIT_VAL;
+	return kv_lru_clock();
+}
+
+/* The LFU counter after decaying it by the minutes elapsed since the last
+ * access (one step per lfu-decay-time minutes). */
+static unsigned kv_lfu_decayed(const struct kv_entry *e)
+{
+	uint32_t last = e->lru >> 8, now = kv_lfu_minutes();
+	unsigned counter = e->lru & 0xFF;
+	uint32_t elapsed = now >= last ? now - last : 65535 - last + now;
+	uint32_t periods = cfg.lfu_decay_time ? elapsed / (uint32_t)cfg.lfu_decay_time : 0;
+
+	return periods > counter ? 0 : counter - periods;
+}
+
+void kv_touch(struct kv_entry *e)
+{
+	if (kv_policy_is_lfu()) {
+		unsigned c = kv_lfu_decayed(e);
+
+		if (c < 255) {
+			double base = c > LFU_INIT_VAL ? c - LFU_INIT_VAL : 0;
+			double p = 1.0 / (base * cfg.lfu_log_factor + 1);
+
+			if ((double)(kv_rand() >> 11) / (double)(1ull << 53) < p)
+				c++;
+		}
+		e->lru = (kv_lfu_minutes() << 8) | c;
+	} else {
+		e->lru = kv_lru_clock();
+	}
+}
+
+uint64_t kv_idle_ms(const struct kv_entry *e)
+{
+	uint32_t now = kv_lru_clock(), then = e->lru & LRU_CLOCK_MAX;
+	uint32_t idle = now >= then ? now - then : LRU_CLOCK_MAX - then + now;
+
+	return (uint64_t)idle * 1000;
+}
+
+unsigned kv_lfu_freq(const struct kv_entry *e)
+{
+	return kv_lfu_decayed(e);
+}
+
+void kv_db_init(struct kv_db *db, int id, struct kv_stats *stats)
+{
+	memset(db, 0, sizeof(*db));
+	db->dict = dict_create(&kv_dict_ops);
+	db->id = id;
+	db->stats = stats;
+}
+
+static void kv_value_free(struct kv_entry *e)
+{
+	switch (e->enc) {
+	case KV_ENC_RAW:
+		mem_free(e->v.raw);
+		break;
+	case KV_ENC_BLOB:
+		if (kv_blob_hooks && kv_blob_hooks->release)
+			kv_blob_hooks->release(e->v.ptr);
+		break;
+	case KV_ENC_OTHER:
+		if (kv_type_free[e->type])
+			kv_type_free[e->type](e->v.ptr);
+		break;
+	default:
+		break;
+	}
+}
+
+static void kv_entry_free_cb(struct dict_node *n, void *arg)
+{
+	struct kv_entry *e = (struct kv_entry *)n;
+
+	(void)arg;
+	kv_value_free(e);
+	mem_free(e);
+}
+
+void kv_db_destroy(struct kv_db *db)
+{
+	dict_destroy(db->dict, kv_entry_free_cb, NULL);
+	mem_free(db->vol);
+	memset(db, 0, sizeof(*db));
+}
+
+size_t kv_db_size(const struct kv_db *db)
+{
+	return dict_size(db->dict);
+}
+
+size_t kv_db_volatile(const struct kv_db *db)
+{
+	return db->nvol;
+}
+
+size_t kv_db_flush(struct kv_db *db)
+{
+	size_t n = dict_size(db->dict);
+
+	dict_clear(db->dict, kv_entry_free_cb, NULL);
+	mem_free(db->vol);
+	db->vol = NULL;
+	db->nvol = db->capvol = 0;
+	db->avg_ttl = 0;
+	db->expire_cursor = 0;
+	return n;
+}
+
+void kv_db_swap(struct kv_db *a, struct kv_db *b)
+{
+	struct kv_db t = *a;
+
+	a->dict = b->dict;
+	a->vol = b->vol;
+	a->nvol = b->nvol;
+	a->capvol = b->capvol;
+	a->avg_ttl = b->avg_ttl;
+	a->expire_cursor = b->expire_cursor;
+	b->dict = t.dict;
+	b->vol = t.vol;
+	b->nvol = t.nvol;
+	b->capvol = t.capvol;
+	b->avg_ttl = t.avg_ttl;
+	b->expire_cursor = t.expire_cursor;
+}
+
+/* --- the volatile vector --- */
+
+static void kv_vol_add(struct kv_db *db, struct kv_entry *e)
+{
+	if (e->vidx != KV_NO_VIDX)
+		return;
+	if (db->nvol == db->capvol) {
+		db->capvol = db->capvol ? db->capvol * 2 : 16;
+		db->vol = mem_realloc(db->vol, db->capvol * sizeof(*db->vol));
+	}
+	e->vidx = (uint32_t)db->nvol;
+	db->vol[db->nvol++] = e;
+}
+
+static void kv_vol_del(struct kv_db *db, struct kv_entry *e)
+{
+	uint32_t i = e->vidx;
+
+	if (i == KV_NO_VIDX)
+		return;
+	ASSERT(i < db->nvol && db->vol[i] == e);
+	db->vol[i] = db->vol[--db->nvol];
+	db->vol[i]->vidx = i;
+	e->vidx = KV_NO_VIDX;
+	if (db->capvol > 64 && db->nvol < db->capvol / 4) {
+		db->capvol /= 2;
+		db->vol = mem_realloc(db->vol, db->capvol * sizeof(*db->vol));
+	}
+}
+
+/* --- entries --- */
+
+bool kv_is_expired(const struct kv_entry *e)
+{
+	return e->expire_ms && kv_now_ms > e->expire_ms;
+}
+
+static struct kv_entry *kv_entry_new(const char *key, size_t klen, size_t extra)
+{
+	struct kv_entry *e;
+
+	ASSERT(klen <= UINT32_MAX);
+	e = mem_alloc(sizeof(*e) + klen + extra);
+	e->node.next = NULL;
+	e->expire_ms = 0;
+	e->klen = (uint32_t)klen;
+	e->lru = kv_lru_initial();
+	e->vidx = KV_NO_VIDX;
+	e->type = KV_STRING;
+	e->enc = KV_ENC_INT;
+	e->pad = 0;
+	e->v.i = 0;
+	memcpy(e->key, key, klen);
+	return e;
+}
+
+void kv_delete_entry(struct kv_db *db, struct kv_entry *e)
+{
+	kv_vol_del(db, e);
+	dict_remove_node(db->dict, &e->node);
+	kv_value_free(e);
+	mem_free(e);
+}
+
+static void kv_expire_entry(struct kv_db *db, struct kv_entry *e)
+{
+	kv_delete_entry(db, e);
+	db->stats->expired++;
+}
+
+struct kv_entry *kv_find_raw(struct kv_db *db, const char *key, size_t klen)
+{
+	return (struct kv_entry *)dict_find(db->dict, key, klen);
+}
+
+struct kv_entry *kv_lookup(struct kv_db *db, const char *key, size_t klen, unsigned flags)
+{
+	struct kv_entry *e = (struct kv_entry *)dict_find(db->dict, key, klen);
+
+	if (e && kv_is_expired(e)) {
+		kv_expire_entry(db, e);
+		e = NULL;
+	}
+	if (flags & KV_LK_READ) {
+		if (e)
+			db->stats->hits++;
+		else
+			db->stats->misses++;
+	}
+	if (e && !(flags & KV_LK_NOTOUCH))
+		kv_touch(e);
+	return e;
+}
+
+bool kv_delete(struct kv_db *db, const char *key, size_t klen)
+{
+	struct kv_entry *e = (struct kv_entry *)dict_find(db->dict, key, klen);
+
+	if (!e)
+		return false;
+	if (kv_is_expired(e)) {
+		kv_expire_entry(db, e);
+		return false;
+	}
+	kv_delete_entry(db, e);
+	return true;
+}
+
+/* Puts new in the place of the entry with the same key, if any, carrying
+ * over the TTL when keep_ttl; frees the old entry. */
+static struct kv_entry *kv_install(struct kv_db *db, struct kv_entry *ne, bool keep_ttl)
+{
+	struct dict_node **ref = dict_find_ref(db->dict, ne->key, ne->klen);
+
+	if (ref) {
+		struct kv_entry *old = (struct kv_entry *)*ref;
+
+		ne->node.next = old->node.next;
+		*ref = &ne->node;
+		if (old->vidx != KV_NO_VIDX) {
+			if (keep_ttl && !kv_is_expired(old)) {
+				ne->expire_ms = old->expire_ms;
+				ne->vidx = old->vidx;
+				db->vol[ne->vidx] = ne;
+			} else {
+				db->vol[old->vidx] = ne;
+				ne->vidx = old->vidx;
+				kv_vol_del(db, ne);
+			}
+		}
+		kv_value_free(old);
+		mem_free(old);
+	} else {
+		dict_insert(db->dict, &ne->node);
+	}
+	return ne;
+}
+
+struct kv_entry *kv_set_str(struct kv_db *db, const char *key, size_t klen,
+			    const char *val, size_t vlen, unsigned flags)
+{
+	struct kv_entry *e;
+	long long ll;
+
+	if (vlen <= 20 && strutil_to_ll(val, vlen, &ll))
+		return kv_set_int(db, key, klen, ll, flags);
+	if (vlen <= KV_EMBSTR_MAX) {
+		e = kv_entry_new(key, klen, vlen);
+		e->enc = KV_ENC_EMBSTR;
+		e->v.elen = vlen;
+		memcpy(e->key + klen, val, vlen);
+	} else {
+		e = kv_entry_new(key, klen, 0);
+		e->enc = KV_ENC_RAW;
+		e->v.raw = mem_alloc(sizeof(struct kv_raw) + vlen);
+		e->v.raw->len = vlen;
+		e->v.raw->cap = mem_usable(e->v.raw) - sizeof(struct kv_raw);
+		memcpy(e->v.raw->data, val, vlen);
+	}
+	return kv_install(db, e, flags & KV_SET_KEEPTTL);
+}
+
+struct kv_entry *kv_set_int(struct kv_db *db, const char *key, size_t klen,
+			    long long v, unsigned flags)
+{
+	struct kv_entry *e = kv_entry_new(key, klen, 0);
+
+	e->enc = KV_ENC_INT;
+	e->v.i = v;
+	return kv_install(db, e, flags & KV_SET_KEEPTTL);
+}
+
+struct kv_entry *kv_set_obj(struct kv_db *db, const char *key, size_t klen,
+			    int type, int enc, void *ptr)
+{
+	struct kv_entry *e = kv_entry_new(key, klen, 0);
+
+	e->type = (uint8_t)type;
+	e->enc = (uint8_t)enc;
+	e->v.ptr = ptr;
+	return kv_install(db, e, false);
+}
+
+void kv_set_expire(struct kv_db *db, struct kv_entry *e, int64_t when_ms)
+{
+	e->expire_ms = when_ms;
+	if (when_ms)
+		kv_vol_add(db, e);
+	else
+		kv_vol_del(db, e);
+}
+
+const char *kv_str_view(const struct kv_entry *e, size_t *len, char tmp[KV_INT_BUF])
+{
+	switch (e->enc) {
+	case KV_ENC_INT:
+		*len = (size_t)strutil_ll_to_str(tmp, KV_INT_BUF, e->v.i);
+		return tmp;
+	case KV_ENC_EMBSTR:
+		*len = e->v.elen;
+		return e->key + e->klen;
+	case KV_ENC_RAW:
+		*len = e->v.raw->len;
+		return e->v.raw->data;
+	default:
+		*len = 0;
+		return NULL;
+	}
+}
+
+size_t kv_str_len(const struct kv_entry *e)
+{
+	char tmp[KV_INT_BUF];
+	size_t len;
+
+	if (e->enc == KV_ENC_BLOB)
+		return kv_blob_hooks && kv_blob_hooks->length ? kv_blob_hooks->length(e->v.ptr) : 0;
+	kv_str_view(e, &len, tmp);
+	return len;
+}
+
+bool kv_str_get_ll(const struct kv_entry *e, long long *out)
+{
+	char tmp[KV_INT_BUF];
+	const char *p;
+	size_t len;
+
+	if (e->type != KV_STRING)
+		return false;
+	if (e->enc == KV_ENC_INT) {
+		*out = e->v.i;
+		return true;
+	}
+	p = kv_str_view(e, &len, tmp);
+	return p && strutil_to_ll(p, len, out);
+}
+
+struct kv_raw *kv_str_make_raw(struct kv_entry *e, size_t min_len)
+{
+	struct kv_raw *r;
+
+	ASSERT(e->type == KV_STRING && e->enc != KV_ENC_BLOB);
+	if (e->enc != KV_ENC_RAW) {
+		char tmp[KV_INT_BUF];
+		size_t len;
+		const char *p = kv_str_view(e, &len, tmp);
+		size_t cap = MAX(len, min_len);
+
+		r = mem_alloc(sizeof(*r) + cap);
+		r->cap = mem_usable(r) - sizeof(*r);
+		r->len = len;
+		memcpy(r->data, p, len);
+		e->enc = KV_ENC_RAW;
+		e->v.raw = r;
+	}
+	r = e->v.raw;
+	if (min_len > r->cap) {
+		/* Greedy growth as for appends: double up to 1 MiB, then +1 MiB. */
+		size_t ncap = min_len < (1u << 20) ? min_len * 2 : min_len + (1u << 20);
+
+		r = mem_realloc(r, sizeof(*r) + ncap);
+		r->cap = mem_usable(r) - sizeof(*r);
+		e->v.raw = r;
+	}
+	if (min_len > r->len) {
+		memset(r->data + r->len, 0, min_len - r->len);
+		r->len = min_len;
+	}
+	return r;
+}
+
+struct kv_entry *kv_move(struct kv_db *src, struct kv_entry *e, struct kv_db *dst,
+			 const char *newkey, size_t newklen)
+{
+	size_t extra = e->enc == KV_ENC_EMBSTR ? e->v.elen : 0;
+	struct kv_entry *ne = kv_entry_new(newkey, newklen, extra);
+	int64_t when = e->expire_ms;
+
+	ne->type = e->type;
+	ne->enc = e->enc;
+	ne->lru = e->lru;
+	ne->v = e->v;
+	if (extra)
+		memcpy(ne->key + newklen, e->key + e->klen, extra);
+	kv_vol_del(src, e);
+	dict_remove_node(src->dict, &e->node);
+	mem_free(e);	/* the value now belongs to ne */
+	dict_insert(dst->dict, &ne->node);
+	if (when)
+		kv_set_expire(dst, ne, when);
+	return ne;
+}
+
+struct kv_entry *kv_copy(const struct kv_entry *e, struct kv_db *dst,
+			 const char *newkey, size_t newklen)
+{
+	size_t extra = e->enc == KV_ENC_EMBSTR ? e->v.elen : 0;
+	struct kv_entry *ne;
+	void *dup = NULL;
+
+	if (e->enc == KV_ENC_BLOB)
+		return NULL;
+	if (e->enc == KV_ENC_OTHER) {
+		if (!kv_type_dup[e->type])
+			return NULL;
+		dup = kv_type_dup[e->type](e->v.ptr);
+	}
+	ne = kv_entry_new(newkey, newklen, extra);
+	ne->type = e->type;
+	ne->enc = e->enc;
+	ne->v = e->v;
+	if (extra)
+		memcpy(ne->key + newklen, e->key + e->klen, extra);
+	if (e->enc == KV_ENC_RAW) {
+		struct kv_raw *r = mem_alloc(sizeof(*r) + e->v.raw->len);
+
+		r->cap = mem_usable(r) - sizeof(*r);
+		r->len = e->v.raw->len;
+		memcpy(r->data, e->v.raw->data, r->len);
+		ne->v.raw = r;
+	} else if (e->enc == KV_ENC_OTHER) {
+		ne->v.ptr = dup;
+	}
+	dict_insert(dst->dict, &ne->node);
+	if (e->expire_ms)
+		kv_set_expire(dst, ne, e->expire_ms);
+	return ne;
+}
+
+const char *kv_type_name(int type)
+{
+	static const char *const names[KV_NTYPES] = { "string", "list", "set", "zset", "hash" };
+
+	return type >= 0 && type < KV_NTYPES ? names[type] : "none";
+}
+
+const char *kv_enc_name(const struct kv_entry *e)
+{
+	switch (e->enc) {
+	case KV_ENC_INT: return "int";
+	case KV_ENC_EMBSTR: return "embstr";
+	case KV_ENC_RAW: return "raw";
+	case KV_ENC_BLOB: return "blob";
+	default: return "unknown";
+	}
+}
+
+size_t kv_entry_mem(const struct kv_entry *e)
+{
+	size_t n = mem_usable(e) + sizeof(void *);	/* the bucket slot */
+
+	if (e->enc == KV_ENC_RAW)
+		n += mem_usable(e->v.raw);
+	if (e->vidx != KV_NO_VIDX)
+		n += sizeof(void *);
+	return n;
+}
+
+struct kv_scan_arg {
+	void (*fn)(struct kv_entry *e, void *arg);
+	void *arg;
+};
+
+static void kv_scan_cb(struct dict_node *n, void *arg)
+{
+	struct kv_scan_arg *a = arg;
+
+	a->fn((struct kv_entry *)n, a->arg);
+}
+
+uint64_t kv_scan(struct kv_db *db, uint64_t cursor,
+		 void (*fn)(struct kv_entry *e, void *arg), void *arg)
+{
+	struct kv_scan_arg a = { fn, arg };
+
+	return dict_scan(db->dict, cursor, kv_scan_cb, &a);
+}
+
+struct kv_entry *kv_random(struct kv_db *db)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct kv_entry *e = (struct kv_entry *)dict_random(db->dict);
+
+		if (!e)
+			return NULL;
+		if (!kv_is_expired(e))
+			return e;
+		kv_expire_entry(db, e);
+	}
+	return NULL;
+}
+
+size_t kv_active_expire(struct kv_db *db, int64_t budget_us)
+{
+	int64_t start = util_monotonic_us();
+	int per_round = 20 + 5 * (cfg.active_expire_effort > 0 ? cfg.active_expire_effort - 1 : 0);
+	size_t removed = 0;
+
+	for (int round = 0; db->nvol; round++) {
+		int sampled = 0, expired = 0;
+		uint64_t ttl_sum = 0;
+		int ttl_n = 0;
+
+		for (int i = 0; i < per_round && db->nvol; i++) {
+			struct kv_entry *e = db->vol[kv_rand() % db->nvol];
+
+			sampled++;
+			if (kv_is_expired(e)) {
+				kv_expire_entry(db, e);
+				expired++;
+			} else {
+				ttl_sum += (uint64_t)(e->expire_ms - kv_now_ms);
+				ttl_n++;
+			}
+		}
+		removed += (size_t)expired;
+		if (ttl_n) {
+			uint64_t avg = ttl_sum / (uint64_t)ttl_n;
+
+			db->avg_ttl = db->avg_ttl ? (db->avg_ttl / 50) * 49 + avg / 50 : avg;
+		}
+		/* Keep going only while a good share of the sample was stale. */
+		if (expired * 4 <= sampled)
+			break;
+		if ((round & 7) == 7 && util_monotonic_us() - start > budget_us)
+			break;
+	}
+	if (!db->nvol)
+		db->avg_ttl = 0;
+	db->stats->expire_cycle_us += (uint64_t)(util_monotonic_us() - start);
+	return removed;
+}
+
+void kv_db_cron(struct kv_db *db, int64_t us)
+{
+	dict_maybe_shrink(db->dict);
+	if (dict_is_rehashing(db->dict))
+		dict_rehash_for(db->dict, us);
+}
+
+/* Score of an eviction candidate: higher is a better victim. */
+static uint64_t kv_evict_score(const struct kv_entry *e, int policy)
+{
+	switch (policy) {
+	case MAXMEM_ALLKEYS_LRU:
+	case MAXMEM_VOLATILE_LRU:
+		return kv_idle_ms(e);
+	case MAXMEM_ALLKEYS_LFU:
+	case MAXMEM_VOLATILE_LFU:
+		return 255 - kv_lfu_decayed(e);
+	case MAXMEM_VOLATILE_TTL:
+		return UINT64_MAX - (uint64_t)e->expire_ms;
+	default:
+		return kv_rand();
+	}
+}
+
+size_t kv_evict_one(struct kv_db *dbs, int ndb, int policy, int samples)
+{
+	bool volatile_only = policy >= MAXMEM_VOLATILE_LRU;
+	struct kv_entry *best = NULL;
+	struct kv_db *best_db = NULL;
+	uint64_t best_score = 0;
+	struct dict_node *pick[64];
+	size_t freed;
+
+	if (policy == MAXMEM_NOEVICTION)
+		return 0;
+	if (samples < 1)
+		samples = 1;
+	if (samples > 64)
+		samples = 64;
+	for (int d = 0; d < ndb; d++) {
+		struct kv_db *db = &dbs[d];
+		size_t n;
+
+		if (volatile_only) {
+			n = MIN((size_t)samples, db->nvol);
+			for (size_t i = 0; i < n; i++)
+				pick[i] = &db->vol[kv_rand() % db->nvol]->node;
+		} else {
+			if (!dict_size(db->dict))
+				continue;
+			n = dict_sample(db->dict, pick, (size_t)samples);
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct kv_entry *e = (struct kv_entry *)pick[i];
+			uint64_t s = kv_evict_score(e, policy);
+
+			if (!best || s > best_score) {
+				best = e;
+				best_db = db;
+				best_score = s;
+			}
+		}
+	}
+	if (!best)
+		return 0;
+	freed = kv_entry_mem(best);
+	kv_delete_entry(best_db, best);
+	best_db->stats->evicted++;
+	return freed;
+}

@@ -1,0 +1,311 @@
+/*
+ * main.c - start-up, listeners, shard threads, signals and shutdown.
+ *
+ * The main thread loads the configuration, opens one SO_REUSEPORT listening
+ * socket per shard and bind address (so the kernel deals connections out to
+ * the shards), starts the shard threads, and then only waits for SIGTERM or
+ * SIGINT (or a SHUTDOWN command, which sets srv.stop). All signals of
+ * interest are blocked in every thread and taken synchronously here, so no
+ * handler ever runs on a loop thread.
+ */
+#include "server.h"
+#include "cfg.h"
+#include "cmd.h"
+#include "log.h"
+#include "mem.h"
+#include "util.h"
+#include "version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct server srv;
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"Usage: ./strata-server [/path/to/strata.conf] [options]\n"
+		"       ./strata-server -v or --version\n"
+		"       ./strata-server -h or --help\n\n"
+		"Examples:\n"
+		"       ./strata-server (run the server with default conf)\n"
+		"       ./strata-server conf/strata.conf\n"
+		"       ./strata-server --port 7777 --shards 2\n"
+		"       ./strata-server conf/strata.conf --loglevel verbose\n");
+}
+
+/* A listening socket for one address; returns the fd or -errno. */
+static int listen_on(const char *addr, int port)
+{
+	struct addrinfo hints, *res, *ai;
+	char portstr[16];
+	int fd = -EADDRNOTAVAIL, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (!strcmp(addr, "*"))
+		addr = "0.0.0.0";
+	rc = getaddrinfo(addr, portstr, &hints, &res);
+	if (rc)
+		return -EINVAL;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			fd = -errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, cfg.tcp_backlog) == 0)
+			break;
+		rc = -errno;
+		close(fd);
+		fd = rc;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* Opens the listeners of every shard for every bind address. A "-" before an
+ * address makes it optional, as in Redis. */
+static int open_listeners(void)
+{
+	char *copy, *tok, *save = NULL;
+	int opened = 0;
+
+	if (cfg.port == 0)
+		return 0;
+	copy = mem_strndup(cfg.bind, strlen(cfg.bind));
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		bool optional = tok[0] == '-';
+		const char *addr = optional ? tok + 1 : tok;
+		bool ok = true;
+
+		for (int s = 0; s < srv.nshards; s++) {
+			struct shard *sh = &srv.shards[s];
+			int fd;
+
+			if (sh->nlisten == SHARD_MAX_LISTEN)
+				break;
+			fd = listen_on(addr, cfg.port);
+			if (fd < 0) {
+				if (!optional)
+					log_warning("Could not create server TCP listening socket %s:%d: %s",
+						    addr, cfg.port, strerror(-fd));
+				ok = false;
+				break;
+			}
+			sh->listen_fds[sh->nlisten++] = fd;
+		}
+		if (!ok) {
+			/* Undo the partial set for this address. */
+			for (int s = 0; s < srv.nshards; s++) {
+				struct shard *sh = &srv.shards[s];
+
+				if (sh->nlisten > opened) {
+					close(sh->listen_fds[--sh->nlisten]);
+				}
+			}
+			if (!optional) {
+				mem_free(copy);
+				return -1;
+			}
+			continue;
+		}
+		opened++;
+	}
+	mem_free(copy);
+	if (!opened) {
+		log_warning("Failed listening on port %d (tcp), aborting.", cfg.port);
+		return -1;
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] == '/' || buf[i] == '\0') {
+			char c = buf[i];
+
+			buf[i] = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			buf[i] = c;
+		}
+	}
+	return 0;
+}
+
+static void make_run_id(void)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t raw[20];
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		memset(raw, 0x5a, sizeof(raw));
+	for (int i = 0; i < 20; i++) {
+		srv.run_id[2 * i] = hex[raw[i] >> 4];
+		srv.run_id[2 * i + 1] = hex[raw[i] & 15];
+	}
+	srv.run_id[40] = '\0';
+}
+
+int main(int argc, char **argv)
+{
+	int first_opt = 1, ret;
+	char *err = NULL;
+	uint8_t seed[16];
+	sigset_t set;
+	long ncpu;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+		printf("strata server v=%s (Redis protocol %s compatible) bits=64\n",
+		       STRATA_VERSION, STRATA_REDIS_VERSION);
+		return 0;
+	}
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage();
+		return 0;
+	}
+
+	cfg_init_defaults();
+	if (argc >= 2 && argv[1][0] != '-') {
+		char *abs = realpath(argv[1], NULL);
+
+		if (cfg_load_file(argv[1], &err) < 0) {
+			fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (strata %s) ***\n%s\n",
+				STRATA_VERSION, err ? err : "");
+			return 1;
+		}
+		srv.config_file = abs;
+		first_opt = 2;
+	}
+	if (cfg_load_args(argc - first_opt, argv + first_opt, &err) < 0) {
+		fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (strata %s) ***\n%s\n",
+			STRATA_VERSION, err ? err : "");
+		return 1;
+	}
+	log_min_level = cfg.loglevel;
+	if (cfg.logfile && *cfg.logfile && (ret = log_open(cfg.logfile)) < 0) {
+		fprintf(stderr, "Can't open the log file: %s\n", strerror(-ret));
+		return 1;
+	}
+
+	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		memset(seed, 0x33, sizeof(seed));
+	dict_set_seed(seed);
+	make_run_id();
+	cmd_init();
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	srv.nshards = cfg.shards > 0 ? cfg.shards : (int)(ncpu > 0 ? ncpu : 1);
+	if (srv.nshards > MAX_SHARDS)
+		srv.nshards = MAX_SHARDS;
+	srv.start_ms = util_mstime();
+	srv.start_mono_us = util_monotonic_us();
+	srv.lastsave = srv.start_ms / 1000;
+	atomic_store(&srv.coord_token, -1);
+
+	log_notice("oO0OoO0OoO0Oo strata is starting oO0OoO0OoO0Oo");
+	log_notice("strata version=%s, bits=64, pid=%d, shards=%d, just started",
+		   STRATA_VERSION, (int)getpid(), srv.nshards);
+	if (!srv.config_file)
+		log_warning("Warning: no config file specified, using the default config. "
+			    "In order to specify a config file use ./strata-server /path/to/strata.conf");
+
+	if (cfg.dir && *cfg.dir && (ret = mkdir_p(cfg.dir)) < 0) {
+		log_warning("Can't create the data directory '%s': %s", cfg.dir, strerror(-ret));
+		return 1;
+	}
+
+	srv.shards = mem_calloc((size_t)srv.nshards, sizeof(*srv.shards));
+	for (int i = 0; i < srv.nshards; i++) {
+		if ((ret = shard_setup(&srv.shards[i], i)) < 0) {
+			log_warning("Shard %d setup failed: %s", i, strerror(-ret));
+			return 1;
+		}
+	}
+	if (open_listeners() < 0)
+		return 1;
+
+	if (cfg.pidfile && *cfg.pidfile) {
+		FILE *f = fopen(cfg.pidfile, "w");
+
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
+
+	/* Signals are taken by this thread only, synchronously. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	log_notice("Server initialized");
+	for (int i = 0; i < srv.nshards; i++) {
+		ret = pthread_create(&srv.shards[i].thread, NULL, shard_main, &srv.shards[i]);
+		if (ret) {
+			log_warning("Can't start shard thread: %s", strerror(ret));
+			return 1;
+		}
+	}
+	log_notice("Ready to accept connections tcp");
+
+	while (!atomic_load(&srv.stop)) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		int sig = sigtimedwait(&set, NULL, &ts);
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_warning("Received %s scheduling shutdown...",
+				    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			atomic_store(&srv.stop, 1);
+		}
+	}
+	log_warning("User requested shutdown...");
+	for (int i = 0; i < srv.nshards; i++)
+		shard_wake(&srv.shards[i]);
+	for (int i = 0; i < srv.nshards; i++)
+		pthread_join(srv.shards[i].thread, NULL);
+	for (int i = 0; i < srv.nshards; i++) {
+		struct shard *sh = &srv.shards[i];
+
+		for (int d = 0; d < cfg.databases; d++)
+			kv_db_destroy(&sh->dbs[d]);
+		mem_free(sh->dbs);
+		mem_free(sh->cmdstats);
+		mem_free(sh->hop_argv);
+		close(sh->event_fd);
+	}
+	mem_free(srv.shards);
+	if (cfg.pidfile && *cfg.pidfile)
+		unlink(cfg.pidfile);
+	free(srv.config_file);
+	log_warning("strata is now ready to exit, bye bye...");
+	return 0;
+}

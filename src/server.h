@@ -1,0 +1,160 @@
+/*
+ * server.h - the process, its shard threads and their clients.
+ *
+ * A shard is one thread with one io_uring ring. It owns: its listening
+ * socket (SO_REUSEPORT, so the kernel spreads connections over shards), the
+ * clients it accepted, and for every database the keys whose hash slot maps
+ * to it (slot mod nshards). Nothing a shard owns is touched by another
+ * thread, with one exception: parking (below).
+ *
+ * Hops. A single-shard command for a key another shard owns is re-encoded as
+ * RESP into a per-target batch; at the end of the loop turn each batch is
+ * pushed to its target's inbox (a lock-free stack) and the target is woken
+ * through its eventfd if it sleeps. The target runs the batch in order and
+ * returns a batch of replies the same way. The client keeps a pending
+ * segment per hop in its output queue, so replies leave in request order.
+ *
+ * Parking. A command that needs several shards at once (MSET over shards,
+ * KEYS, FLUSHALL, CLIENT LIST, ...) runs on the client's thread after that
+ * thread takes the global coordinator token and parks every other shard it
+ * needs: a parked shard acknowledges at a safe point (between completions,
+ * never inside a command) and spins until released. The coordinator then
+ * reads and writes their data directly, so the command is atomic: no other
+ * command runs on those shards meanwhile. One token means one coordinator,
+ * so two coordinators can never wait on each other; a shard spinning for the
+ * token still answers park requests. Before such a command, the client's own
+ * earlier hops must have completed, so its commands stay in order.
+ */
+#ifndef STRATA_SERVER_H
+#define STRATA_SERVER_H
+
+#include "cmd.h"
+#include "kv.h"
+#include "resp_parse.h"
+#include "resp_write.h"
+#include "sbuf.h"
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_SHARDS 64
+#define SHARD_MAX_LISTEN 8
+
+struct client;
+struct hop_batch;
+
+/* Per-command statistics, per shard (INFO commandstats). */
+struct cmd_stat {
+	uint64_t calls;
+	uint64_t usec;
+	uint64_t rejected;
+	uint64_t failed;
+};
+
+struct shard_stats {
+	uint64_t conns_received;	/* total_connections_received */
+	uint64_t commands;		/* total_commands_processed */
+	uint64_t net_in;		/* total_net_input_bytes */
+	uint64_t net_out;		/* total_net_output_bytes */
+	uint64_t rejected_conns;	/* rejected_connections */
+	uint64_t errors;		/* total_error_replies */
+	uint64_t dirty;			/* changes since start */
+	uint64_t hops_out;		/* commands sent to another shard */
+	uint64_t hops_in;		/* commands run for another shard */
+	uint64_t parks;			/* times this shard coordinated a parked command */
+	uint64_t expired_stale_perc;	/* unused: kept 0 */
+};
+
+struct shard {
+	int id;				/* index in srv.shards */
+	pthread_t thread;
+	struct io_uring ring;		/* owned by the thread */
+	int listen_fds[SHARD_MAX_LISTEN];	/* one per bind address */
+	int nlisten;
+	int event_fd;			/* wakes the thread: hops, parking, stop */
+	uint64_t event_buf;		/* target of the pending eventfd read */
+	struct __kernel_timespec tick;	/* cron period */
+	struct kv_db *dbs;		/* cfg.databases databases */
+	struct kv_stats kstats;		/* keyspace counters of these dbs */
+	struct shard_stats stats;
+	struct cmd_stat *cmdstats;	/* cmd_count_all() entries */
+
+	struct client **clients;	/* clients this shard owns */
+	int nclients, capclients;
+	struct client *dirty;		/* clients with output to send this turn */
+
+	/* Messaging. inbox: batches pushed by other threads (Treiber stack,
+	 * reversed by the consumer); out: batches being filled this turn. */
+	_Atomic(struct hop_batch *) inbox;
+	struct hop_batch *out[MAX_SHARDS];
+	_Atomic int sleeping;		/* 1 while the thread may block in the ring */
+
+	/* Parking: a coordinator stores a nonzero generation in park_req; the
+	 * shard echoes it in park_ack and spins until park_req changes. */
+	_Atomic uint64_t park_req;
+	_Atomic uint64_t park_ack;
+
+	/* Scratch argv for running hop batches. */
+	struct resp_arg *hop_args;
+	struct cmd_arg *hop_argv;
+	size_t hop_cap;
+};
+
+struct server {
+	int nshards;
+	struct shard *shards;
+	_Atomic int stop;		/* set by signals and SHUTDOWN */
+	_Atomic int exited;		/* shards out of their loop at shutdown */
+	_Atomic int coord_token;	/* -1 free, else the coordinating shard */
+	_Atomic uint64_t park_gen;	/* generation counter for park requests */
+	_Atomic uint64_t next_client_id;
+	_Atomic int nclients;		/* connected clients, all shards */
+	int64_t start_ms;		/* unix ms at start */
+	int64_t start_mono_us;
+	int64_t lastsave;		/* unix seconds (LASTSAVE) */
+	char run_id[41];
+	char *config_file;		/* absolute path or NULL */
+	char *exec_path;
+	int hz_effective;
+};
+
+extern struct server srv;
+
+/* --- shard.c --- */
+int shard_setup(struct shard *sh, int id);
+void *shard_main(void *arg);
+void shard_wake(struct shard *sh);
+/* Owner shard of a key. */
+int shard_of_key(const char *key, size_t klen);
+/* Parks every shard in mask other than sh (the caller's); returns after all
+ * acknowledged. shard_unpark() releases them. Must be called on sh's thread. */
+void shard_park(struct shard *sh, uint64_t mask);
+void shard_unpark(struct shard *sh, uint64_t mask);
+/* Honours a pending park request (called at safe points). */
+void shard_check_park(struct shard *sh);
+/* Appends a hop request to the batch for target. */
+void shard_hop_send(struct shard *sh, int target, void *cookie, const struct cmd_def *cmd,
+		    int argc, const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags);
+/* Runs one command on this thread; the reply goes into out. */
+void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, int argc,
+		const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
+		struct sbuf *out);
+/* Thread-local pointer to the running shard. */
+extern _Thread_local struct shard *shard_self;
+
+/* --- conn.c --- */
+struct client *client_create(struct shard *sh, int fd);
+void client_on_recv(struct client *c, int res);
+void client_on_send(struct client *c, int res);
+void client_apply_hop_reply(void *cookie, const char *p, size_t len);
+void client_flush_dirty(struct shard *sh);
+void client_cron(struct shard *sh);
+void client_close(struct client *c);
+void client_close_all(struct shard *sh);
+/* Adds the client's CLIENT LIST line to out. */
+void client_info_line(struct client *c, struct sbuf *out);
+
+#endif

@@ -1,0 +1,589 @@
+/*
+ * shard.c - a shard thread: its io_uring event loop, its cron, the hops that
+ * carry commands and replies between shards, and parking.
+ *
+ * One loop turn: submit what is queued and wait for at least one completion
+ * (unless work is already waiting), handle every completion (accepts,
+ * receives, sends, the cron tick, the wake-up eventfd), run the batches other
+ * shards pushed to the inbox, then push this turn's outgoing batches and send
+ * each dirty client's output once.
+ *
+ * Hop batch wire format (in memory, between threads of one process): a
+ * sequence of ops, each a struct hop_op header followed by `len` payload
+ * bytes padded to 8. A request's payload is the argument vector as
+ * [u32 argc][u32 len, bytes]...; a reply's payload is the RESP reply bytes.
+ * A batch belongs to the sender until it is pushed, then to the receiver,
+ * which frees it (ownership passes with the message, never a shared pointer).
+ *
+ * user_data of ring operations: small constants for the shard's own
+ * operations, a client pointer with the low bits tagging recv or send.
+ */
+#include "server.h"
+#include "conn.h"
+#include "cfg.h"
+#include "log.h"
+#include "mem.h"
+#include "slot.h"
+#include "util.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+_Thread_local struct shard *shard_self;
+
+enum { UD_TIMER = 2, UD_EVENT = 3, UD_ACCEPT = 16 };	/* UD_ACCEPT + listener index */
+#define UD_TAG_RECV 1
+#define UD_TAG_SEND 2
+#define UD_TAG_MASK 7
+
+enum { HOP_REQ = 1, HOP_REPLY = 2 };
+
+struct hop_op {
+	uint8_t kind;		/* HOP_REQ or HOP_REPLY */
+	uint8_t dbid;
+	uint8_t proto;
+	uint8_t pad;
+	uint32_t ctxflags;	/* CTX_* to run the request with */
+	uint32_t cmd_id;	/* cmd_def.id of the request */
+	uint32_t len;		/* payload bytes */
+	void *cookie;		/* the sender's pending output segment */
+};
+
+struct hop_batch {
+	struct hop_batch *next;	/* inbox link */
+	int src;		/* sending shard */
+	struct sbuf data;	/* ops */
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* Spins politely: pause first, then yield the CPU, because on a small
+ * machine the thread we wait for may need this core to run. */
+static void spin_wait(unsigned *spins)
+{
+	if (++*spins < 256)
+		cpu_relax();
+	else
+		sched_yield();
+}
+
+int shard_of_key(const char *key, size_t klen)
+{
+	return (int)(slot_of_key(key, klen) % (unsigned)srv.nshards);
+}
+
+int cmd_shard_of(const char *key, size_t klen)
+{
+	return shard_of_key(key, klen);
+}
+
+void shard_wake(struct shard *sh)
+{
+	uint64_t one = 1;
+
+	if (write(sh->event_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN means the counter is already nonzero: awake enough. */
+	}
+}
+
+struct io_uring_sqe *shard_sqe(struct shard *sh)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&sh->ring);
+
+	while (!sqe) {
+		io_uring_submit(&sh->ring);
+		sqe = io_uring_get_sqe(&sh->ring);
+	}
+	return sqe;
+}
+
+/* --- parking --- */
+
+void shard_check_park(struct shard *sh)
+{
+	uint64_t req = atomic_load_explicit(&sh->park_req, memory_order_acquire);
+
+	if (likely(!req))
+		return;
+	while (req) {
+		unsigned spins = 0;
+		uint64_t next;
+
+		/* Release: our writes so far are visible to the coordinator. */
+		atomic_store_explicit(&sh->park_ack, req, memory_order_release);
+		while ((next = atomic_load_explicit(&sh->park_req, memory_order_acquire)) == req)
+			spin_wait(&spins);
+		req = next;
+	}
+	kv_clock_update();
+}
+
+void shard_park(struct shard *sh, uint64_t mask)
+{
+	unsigned spins = 0;
+	int expect = -1;
+	uint64_t gen;
+
+	while (!atomic_compare_exchange_weak(&srv.coord_token, &expect, sh->id)) {
+		expect = -1;
+		shard_check_park(sh);
+		spin_wait(&spins);
+	}
+	gen = atomic_fetch_add(&srv.park_gen, 1) + 1;
+	for (int i = 0; i < srv.nshards; i++) {
+		if (i == sh->id || !(mask & (1ull << i)))
+			continue;
+		atomic_store_explicit(&srv.shards[i].park_req, gen, memory_order_release);
+		shard_wake(&srv.shards[i]);
+	}
+	for (int i = 0; i < srv.nshards; i++) {
+		if (i == sh->id || !(mask & (1ull << i)))
+			continue;
+		spins = 0;
+		while (atomic_load_explicit(&srv.shards[i].park_ack, memory_order_acquire) != gen)
+			spin_wait(&spins);
+	}
+	sh->stats.parks++;
+}
+
+void shard_unpark(struct shard *sh, uint64_t mask)
+{
+	for (int i = 0; i < srv.nshards; i++) {
+		if (i == sh->id || !(mask & (1ull << i)))
+			continue;
+		atomic_store_explicit(&srv.shards[i].park_req, 0, memory_order_release);
+	}
+	atomic_store_explicit(&srv.coord_token, -1, memory_order_release);
+}
+
+/* --- running commands --- */
+
+/* Makes room under maxmemory before a command that may grow memory. Returns
+ * false if the command must be refused with -OOM. */
+static bool shard_make_room(struct shard *sh)
+{
+	if (!cfg.maxmemory || mem_used() <= (size_t)cfg.maxmemory)
+		return true;
+	if (cfg.maxmemory_policy == MAXMEM_NOEVICTION)
+		return false;
+	while (mem_used() > (size_t)cfg.maxmemory) {
+		if (!kv_evict_one(sh->dbs, cfg.databases, cfg.maxmemory_policy, cfg.maxmemory_samples)) {
+			/* Nothing here to evict under the policy: the others evict in
+			 * their cron; refuse only if no shard has anything. */
+			for (int i = 0; i < srv.nshards; i++)
+				if (&srv.shards[i] != sh)
+					shard_wake(&srv.shards[i]);
+			return srv.nshards > 1;
+		}
+	}
+	return true;
+}
+
+void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, int argc,
+		const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
+		struct sbuf *out)
+{
+	struct resp_w w = { .b = out, .proto = proto, .nerr = 0 };
+	struct cmd_ctx ctx = {
+		.sh = sh, .cl = cl, .cmd = cmd, .argc = argc, .argv = argv,
+		.dbid = dbid, .flags = ctxflags, .w = &w, .dirty = 0,
+	};
+	struct cmd_stat *cs = &sh->cmdstats[cmd_id(cmd)];
+	int64_t t0;
+
+	kv_clock_update();
+	if ((cmd->flags & CMD_DENYOOM) && !shard_make_room(sh)) {
+		resp_w_error(&w, "-OOM command not allowed when used memory > 'maxmemory'.");
+		cs->rejected++;
+		sh->stats.errors++;
+		return;
+	}
+	t0 = util_monotonic_us();
+	cmd->fn(&ctx);
+	cs->usec += (uint64_t)(util_monotonic_us() - t0);
+	cs->calls++;
+	if (w.nerr)
+		cs->failed++;
+	sh->stats.commands++;
+	sh->stats.errors += w.nerr;
+	sh->stats.dirty += ctx.dirty;
+}
+
+/* --- hops --- */
+
+static struct hop_batch *shard_out_batch(struct shard *sh, int target)
+{
+	struct hop_batch *b = sh->out[target];
+
+	if (!b) {
+		b = mem_calloc(1, sizeof(*b));
+		b->src = sh->id;
+		sh->out[target] = b;
+	}
+	return b;
+}
+
+static void hop_pad(struct sbuf *b)
+{
+	static const char zero[8];
+	size_t pad = (8 - (b->len & 7)) & 7;
+
+	sbuf_append(b, zero, pad);
+}
+
+void shard_hop_send(struct shard *sh, int target, void *cookie, const struct cmd_def *cmd,
+		    int argc, const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags)
+{
+	struct hop_batch *b = shard_out_batch(sh, target);
+	struct hop_op op = {
+		.kind = HOP_REQ, .dbid = (uint8_t)dbid, .proto = (uint8_t)proto,
+		.ctxflags = ctxflags, .cmd_id = (uint32_t)cmd_id(cmd), .cookie = cookie,
+	};
+	size_t len = 4, hdr = b->data.len;
+	uint32_t n = (uint32_t)argc;
+
+	for (int i = 0; i < argc; i++)
+		len += 4 + argv[i].len;
+	ASSERT(len <= UINT32_MAX);
+	op.len = (uint32_t)len;
+	sbuf_reserve(&b->data, sizeof(op) + len + 8);
+	sbuf_append(&b->data, &op, sizeof(op));
+	sbuf_append(&b->data, &n, 4);
+	for (int i = 0; i < argc; i++) {
+		uint32_t l = (uint32_t)argv[i].len;
+
+		sbuf_append(&b->data, &l, 4);
+		sbuf_append(&b->data, argv[i].p, argv[i].len);
+	}
+	ASSERT(b->data.len - hdr == sizeof(op) + len);
+	hop_pad(&b->data);
+	sh->stats.hops_out++;
+}
+
+/* Runs a request op from another shard and appends the reply op to the
+ * batch going back to it. */
+static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, const char *p)
+{
+	struct hop_batch *rb = shard_out_batch(sh, src);
+	struct hop_op rop = { .kind = HOP_REPLY, .cookie = op->cookie };
+	const struct cmd_def *cmd = cmd_by_id((int)op->cmd_id);
+	uint32_t argc, off = 4;
+	size_t hdr;
+
+	memcpy(&argc, p, 4);
+	if (argc > sh->hop_cap) {
+		sh->hop_cap = argc * 2;
+		sh->hop_argv = mem_realloc(sh->hop_argv, sh->hop_cap * sizeof(*sh->hop_argv));
+	}
+	for (uint32_t i = 0; i < argc; i++) {
+		uint32_t l;
+
+		memcpy(&l, p + off, 4);
+		sh->hop_argv[i].p = p + off + 4;
+		sh->hop_argv[i].len = l;
+		off += 4 + l;
+	}
+	hdr = rb->data.len;
+	sbuf_append(&rb->data, &rop, sizeof(rop));
+	shard_exec(sh, NULL, cmd, (int)argc, sh->hop_argv, op->dbid, op->proto, op->ctxflags,
+		   &rb->data);
+	rop.len = (uint32_t)(rb->data.len - hdr - sizeof(rop));
+	memcpy(rb->data.p + hdr, &rop, sizeof(rop));
+	hop_pad(&rb->data);
+	sh->stats.hops_in++;
+}
+
+static void shard_run_batch(struct shard *sh, struct hop_batch *b)
+{
+	size_t off = 0;
+
+	while (off < b->data.len) {
+		struct hop_op op;
+
+		memcpy(&op, b->data.p + off, sizeof(op));
+		off += sizeof(op);
+		if (op.kind == HOP_REQ)
+			shard_run_hop(sh, b->src, &op, b->data.p + off);
+		else
+			client_apply_hop_reply(op.cookie, b->data.p + off, op.len);
+		off += (op.len + 7) & ~(size_t)7;
+		shard_check_park(sh);
+	}
+	sbuf_free(&b->data);
+	mem_free(b);
+}
+
+static void shard_drain_inbox(struct shard *sh)
+{
+	struct hop_batch *b, *rev = NULL;
+
+	b = atomic_exchange(&sh->inbox, NULL);
+	if (!b)
+		return;
+	/* The stack holds newest first; run in arrival order so that each
+	 * sender's batches stay FIFO. */
+	while (b) {
+		struct hop_batch *next = b->next;
+
+		b->next = rev;
+		rev = b;
+		b = next;
+	}
+	while (rev) {
+		struct hop_batch *next = rev->next;
+
+		shard_run_batch(sh, rev);
+		rev = next;
+	}
+}
+
+static void shard_flush_hops(struct shard *sh)
+{
+	for (int t = 0; t < srv.nshards; t++) {
+		struct hop_batch *b = sh->out[t];
+		struct shard *ts = &srv.shards[t];
+
+		if (!b)
+			continue;
+		sh->out[t] = NULL;
+		b->next = atomic_load(&ts->inbox);
+		while (!atomic_compare_exchange_weak(&ts->inbox, &b->next, b))
+			;
+		/* Pairs with the target's store of sleeping then load of inbox:
+		 * either it sees our batch or we see it asleep and wake it. */
+		if (atomic_exchange(&ts->sleeping, 0))
+			shard_wake(ts);
+	}
+}
+
+/* Frees batches nobody will run (shutdown). Replies are dropped with them:
+ * their clients are closed. */
+static void shard_free_batches(struct shard *sh)
+{
+	struct hop_batch *b = atomic_exchange(&sh->inbox, NULL);
+
+	while (b) {
+		struct hop_batch *next = b->next;
+
+		sbuf_free(&b->data);
+		mem_free(b);
+		b = next;
+	}
+	for (int t = 0; t < srv.nshards; t++) {
+		if (sh->out[t]) {
+			sbuf_free(&sh->out[t]->data);
+			mem_free(sh->out[t]);
+			sh->out[t] = NULL;
+		}
+	}
+}
+
+/* --- ring operations of the shard itself --- */
+
+static void shard_arm_accept(struct shard *sh, int i)
+{
+	struct io_uring_sqe *sqe = shard_sqe(sh);
+
+	io_uring_prep_multishot_accept(sqe, sh->listen_fds[i], NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, UD_ACCEPT + (uint64_t)i);
+}
+
+static void shard_arm_timer(struct shard *sh)
+{
+	struct io_uring_sqe *sqe = shard_sqe(sh);
+	int hz = cfg.hz < 1 ? 1 : cfg.hz > 500 ? 500 : cfg.hz;
+
+	sh->tick.tv_sec = 0;
+	sh->tick.tv_nsec = 1000000000LL / hz;
+	if (hz == 1) {
+		sh->tick.tv_sec = 1;
+		sh->tick.tv_nsec = 0;
+	}
+	io_uring_prep_timeout(sqe, &sh->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, UD_TIMER);
+}
+
+static void shard_arm_event(struct shard *sh)
+{
+	struct io_uring_sqe *sqe = shard_sqe(sh);
+
+	io_uring_prep_read(sqe, sh->event_fd, &sh->event_buf, sizeof(sh->event_buf), 0);
+	io_uring_sqe_set_data64(sqe, UD_EVENT);
+}
+
+static void shard_on_accept(struct shard *sh, int i, struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&srv.stop))
+		shard_arm_accept(sh, i);
+	if (cqe->res < 0) {
+		if (cqe->res != -ECANCELED)
+			log_warning("Accepting client connection: %s", strerror(-cqe->res));
+		return;
+	}
+	sh->stats.conns_received++;
+	if (atomic_fetch_add(&srv.nclients, 1) >= cfg.maxclients) {
+		static const char msg[] = "-ERR max number of clients reached\r\n";
+
+		atomic_fetch_sub(&srv.nclients, 1);
+		sh->stats.rejected_conns++;
+		if (write(cqe->res, msg, sizeof(msg) - 1) < 0) {
+			/* The client is refused either way. */
+		}
+		close(cqe->res);
+		return;
+	}
+	client_create(sh, cqe->res);
+}
+
+/* Periodic work: active expiry, rehash, eviction, client timeouts. Each part
+ * is bounded so one tick holds the loop for about a millisecond. */
+static void shard_cron(struct shard *sh)
+{
+	int64_t budget = 1000;
+	int active = 0;
+
+	kv_clock_update();
+	for (int i = 0; i < cfg.databases; i++)
+		if (kv_db_volatile(&sh->dbs[i]))
+			active++;
+	for (int i = 0; i < cfg.databases; i++) {
+		if (kv_db_volatile(&sh->dbs[i]))
+			kv_active_expire(&sh->dbs[i], budget / active);
+		kv_db_cron(&sh->dbs[i], 100);
+	}
+	if (cfg.maxmemory && cfg.maxmemory_policy != MAXMEM_NOEVICTION) {
+		int64_t t0 = util_monotonic_us();
+
+		while (mem_used() > (size_t)cfg.maxmemory &&
+		       kv_evict_one(sh->dbs, cfg.databases, cfg.maxmemory_policy,
+				    cfg.maxmemory_samples))
+			if (util_monotonic_us() - t0 > 1000)
+				break;
+	}
+	client_cron(sh);
+	mem_used_peak_update();
+}
+
+static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+
+	if (ud >= UD_ACCEPT && ud < UD_ACCEPT + SHARD_MAX_LISTEN) {
+		shard_on_accept(sh, (int)(ud - UD_ACCEPT), cqe);
+		return;
+	}
+	switch (ud) {
+	case UD_TIMER:
+		shard_cron(sh);
+		if (!atomic_load(&srv.stop))
+			shard_arm_timer(sh);
+		return;
+	case UD_EVENT:
+		if (!atomic_load(&srv.stop))
+			shard_arm_event(sh);
+		return;
+	case 0:
+		return;
+	}
+	if ((ud & UD_TAG_MASK) == UD_TAG_RECV)
+		client_on_recv((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
+	else if ((ud & UD_TAG_MASK) == UD_TAG_SEND)
+		client_on_send((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
+}
+
+int shard_setup(struct shard *sh, int id)
+{
+	sh->id = id;
+	sh->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sh->event_fd < 0)
+		return -errno;
+	sh->dbs = mem_calloc((size_t)cfg.databases, sizeof(*sh->dbs));
+	for (int i = 0; i < cfg.databases; i++)
+		kv_db_init(&sh->dbs[i], i, &sh->kstats);
+	sh->cmdstats = mem_calloc((size_t)cmd_count_all(), sizeof(*sh->cmdstats));
+	return 0;
+}
+
+static int shard_ring_init(struct shard *sh)
+{
+	struct io_uring_params p;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
+	ret = io_uring_queue_init_params((unsigned)cfg.io_uring_entries, &sh->ring, &p);
+	if (ret < 0) {
+		/* Older kernels: fall back to a plain ring. */
+		memset(&p, 0, sizeof(p));
+		ret = io_uring_queue_init_params((unsigned)cfg.io_uring_entries, &sh->ring, &p);
+	}
+	return ret;
+}
+
+void *shard_main(void *arg)
+{
+	struct shard *sh = arg;
+	int ret;
+
+	shard_self = sh;
+	ret = shard_ring_init(sh);
+	if (ret < 0) {
+		log_warning("Shard %d: io_uring setup failed: %s", sh->id, strerror(-ret));
+		atomic_store(&srv.stop, 1);
+		return NULL;
+	}
+	for (int i = 0; i < sh->nlisten; i++)
+		shard_arm_accept(sh, i);
+	shard_arm_timer(sh);
+	shard_arm_event(sh);
+
+	while (!atomic_load(&srv.stop)) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+
+		atomic_store(&sh->sleeping, 1);
+		if (atomic_load(&sh->inbox) || atomic_load(&sh->park_req)) {
+			atomic_store(&sh->sleeping, 0);
+			io_uring_submit(&sh->ring);
+		} else {
+			io_uring_submit_and_wait(&sh->ring, 1);
+			atomic_store(&sh->sleeping, 0);
+		}
+		shard_check_park(sh);
+		kv_clock_update();
+		io_uring_for_each_cqe(&sh->ring, head, cqe) {
+			shard_handle_cqe(sh, cqe);
+			n++;
+			shard_check_park(sh);
+		}
+		io_uring_cq_advance(&sh->ring, n);
+		shard_drain_inbox(sh);
+		shard_flush_hops(sh);
+		client_flush_dirty(sh);
+		if (n)
+			io_uring_submit(&sh->ring);
+	}
+	/* Shutdown. A coordinator may still be finishing a parked command that
+	 * needs us: keep answering park requests until every shard is out of
+	 * its loop, after which no coordinator can exist. */
+	atomic_fetch_add(&srv.exited, 1);
+	for (unsigned spins = 0; atomic_load(&srv.exited) < srv.nshards;)
+		{ shard_check_park(sh); spin_wait(&spins); }
+	for (int i = 0; i < sh->nlisten; i++)
+		close(sh->listen_fds[i]);
+	io_uring_queue_exit(&sh->ring);	/* cancels every operation in flight */
+	client_close_all(sh);
+	shard_free_batches(sh);
+	return NULL;
+}
