@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct server srv;
+
 
 static void usage(void)
 {

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+struct server srv;
 _Thread_local struct shard *shard_self;
 
 enum { UD_TIMER = 2, UD_EVENT = 3, UD_ACCEPT = 16 };	/* UD_ACCEPT + listener index */
