@@ -97,5 +97,9 @@ struct dict_iter {
 };
 void dict_iter_init(struct dict_iter *it, struct dict *d);
 struct dict_node *dict_iter_next(struct dict_iter *it);
+/* Unlinks the node dict_iter_next() last returned (which the caller then
+ * owns) without rehash work, so the iteration goes on and visits every other
+ * node once. */
+void dict_iter_remove_current(struct dict_iter *it);
 
 #endif

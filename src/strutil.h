@@ -15,7 +15,10 @@
 
 /* Strict signed 64-bit parse (Redis string2ll). */
 bool strutil_to_ll(const char *s, size_t len, long long *out);
-/* Strict unsigned 64-bit parse (Redis string2ull). */
+/* Unsigned 64-bit parse with Redis string2ull's rules: the canonical form
+ * above if not negative, else what strtoull(3) base 10 takes over the whole
+ * string (leading spaces, a sign, leading zeros; '-' negates mod 2^64),
+ * rejecting overflow. */
 bool strutil_to_ull(const char *s, size_t len, unsigned long long *out);
 /* Decimal text of v into buf (cap >= 21); returns the length (no NUL
  * counted, one written if room). */
@@ -31,7 +34,8 @@ bool strutil_to_d(const char *s, size_t len, double *out);
 int strutil_ld_to_str(char *buf, size_t cap, long double v);
 
 /* Glob match with Redis stringmatchlen semantics: * ? [abc] [^a] [a-z] and
- * \ escapes; nocase folds ASCII case. */
+ * \ escapes; nocase folds ASCII case. As in Redis, an empty string matches
+ * only an empty pattern ("*" does not match ""). */
 bool strutil_glob_match(const char *pat, size_t plen, const char *str, size_t slen, bool nocase);
 
 /* ASCII case-insensitive equality of s[0..len) and the NUL-terminated lit. */
