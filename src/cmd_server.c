@@ -825,7 +825,7 @@ static void info_cmdstats(struct sbuf *o)
 			struct cmd_stat *cs = &srv.shards[s].cmdstats[id];
 
 			sum.calls += cs->calls;
-			sum.usec += cs->usec;
+			sum.cycles += cs->cycles;
 			sum.rejected += cs->rejected;
 			sum.failed += cs->failed;
 		}
@@ -834,8 +834,10 @@ static void info_cmdstats(struct sbuf *o)
 		sbuf_printf(o, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
 			    "rejected_calls=%llu,failed_calls=%llu\r\n",
 			    cmd_fullname(cmd_by_id(id), name, sizeof(name)),
-			    (unsigned long long)sum.calls, (unsigned long long)sum.usec,
-			    sum.calls ? (double)sum.usec / (double)sum.calls : 0.0,
+			    (unsigned long long)sum.calls,
+			    (unsigned long long)(sum.cycles / util_cycles_per_us),
+			    sum.calls ? (double)sum.cycles / (double)util_cycles_per_us /
+					(double)sum.calls : 0.0,
 			    (unsigned long long)sum.rejected, (unsigned long long)sum.failed);
 	}
 }

@@ -218,6 +218,7 @@ int main(int argc, char **argv)
 		memset(seed, 0x33, sizeof(seed));
 	dict_set_seed(seed);
 	make_run_id();
+	util_cycles_calibrate();
 	cmd_init();
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -49,7 +49,7 @@ struct hop_batch;
 /* Per-command statistics, per shard (INFO commandstats). */
 struct cmd_stat {
 	uint64_t calls;
-	uint64_t usec;
+	uint64_t cycles;		/* util_cycles() spent; INFO converts to usec */
 	uint64_t rejected;
 	uint64_t failed;
 };

@@ -201,18 +201,17 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 		.dbid = dbid, .flags = ctxflags, .w = &w, .dirty = 0,
 	};
 	struct cmd_stat *cs = &sh->cmdstats[cmd_id(cmd)];
-	int64_t t0;
+	uint64_t t0;
 
-	kv_clock_update();
 	if ((cmd->flags & CMD_DENYOOM) && !shard_make_room(sh)) {
 		resp_w_error(&w, "-OOM command not allowed when used memory > 'maxmemory'.");
 		cs->rejected++;
 		sh->stats.errors++;
 		return;
 	}
-	t0 = util_monotonic_us();
+	t0 = util_cycles();
 	cmd->fn(&ctx);
-	cs->usec += (uint64_t)(util_monotonic_us() - t0);
+	cs->cycles += util_cycles() - t0;
 	cs->calls++;
 	if (w.nerr)
 		cs->failed++;

@@ -12,29 +12,39 @@
  * '}' that follows it are not empty, only those bytes are hashed. Any other
  * shape ("{}", a '{' with no '}' after it) hashes the whole key.
  *
- * The CRC runs four bits at a time from a 16-entry table: slot lookups are on
- * the command path, keys are short, and the table fits in half a cache line.
- * Entry i is the CRC register after shifting the nibble i, placed in the top
- * four bits, through four steps of the polynomial division.
+ * The CRC runs a byte at a time from a 256-entry table, built once from the
+ * polynomial: slot lookups are on every command's path, and the nibble-wise
+ * loop this replaced showed up at 8% of a GET benchmark's profile. Entry b is
+ * the CRC register after shifting byte b, placed in the top eight bits,
+ * through eight steps of the polynomial division.
  */
 #include "slot.h"
 
+#include <pthread.h>
 #include <string.h>
 
-static const uint16_t slot_crc_nibble[16] = {
-	0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50a5, 0x60c6, 0x70e7,
-	0x8108, 0x9129, 0xa14a, 0xb16b, 0xc18c, 0xd1ad, 0xe1ce, 0xf1ef,
-};
+static uint16_t slot_crc_table[256];
+static pthread_once_t slot_crc_once = PTHREAD_ONCE_INIT;
+
+static void slot_crc_init(void)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		uint16_t crc = (uint16_t)(b << 8);
+
+		for (int i = 0; i < 8; i++)
+			crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+		slot_crc_table[b] = crc;
+	}
+}
 
 uint16_t slot_crc16(const char *buf, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)buf;
 	uint16_t crc = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		crc = (uint16_t)(crc << 4) ^ slot_crc_nibble[(crc >> 12) ^ (p[i] >> 4)];
-		crc = (uint16_t)(crc << 4) ^ slot_crc_nibble[(crc >> 12) ^ (p[i] & 0x0f)];
-	}
+	pthread_once(&slot_crc_once, slot_crc_init);
+	for (size_t i = 0; i < len; i++)
+		crc = (uint16_t)(crc << 8) ^ slot_crc_table[(crc >> 8) ^ p[i]];
 	return crc;
 }
 

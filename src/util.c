@@ -25,3 +25,20 @@ static int64_t clock_us(clockid_t id)
 int64_t util_ustime(void) { return clock_us(CLOCK_REALTIME); }
 int64_t util_mstime(void) { return clock_us(CLOCK_REALTIME) / 1000; }
 int64_t util_monotonic_us(void) { return clock_us(CLOCK_MONOTONIC); }
+
+uint64_t util_cycles_per_us = 1000;
+
+void util_cycles_calibrate(void)
+{
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+	int64_t t0 = util_monotonic_us(), t1;
+	uint64_t c0 = util_cycles(), c1;
+
+	nanosleep(&pause, NULL);
+	t1 = util_monotonic_us();
+	c1 = util_cycles();
+	if (t1 > t0 && c1 > c0)
+		util_cycles_per_us = (c1 - c0) / (uint64_t)(t1 - t0);
+	if (!util_cycles_per_us)
+		util_cycles_per_us = 1;
+}

@@ -37,4 +37,19 @@ int64_t util_mstime(void);
 /* Monotonic clock (CLOCK_MONOTONIC) in microseconds: for durations. */
 int64_t util_monotonic_us(void);
 
+/* A cheap cycle counter for timing commands (the TSC on x86, nanoseconds of
+ * the monotonic clock elsewhere) and its rate, measured once at start-up by
+ * util_cycles_calibrate(). Clock reads cost ~20 ns through the vDSO; at a
+ * million commands a second, three per command were 7% of the CPU. */
+static inline uint64_t util_cycles(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return (uint64_t)util_monotonic_us() * 1000;
+#endif
+}
+void util_cycles_calibrate(void);
+extern uint64_t util_cycles_per_us;	/* never 0 */
+
 #endif
