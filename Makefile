@@ -8,8 +8,12 @@
 CC      ?= cc
 PKGS    := liburing lmdb libssl libcrypto
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP -D_GNU_SOURCE
-CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# SANFLAGS is added by the asan target; kept apart so that overriding it never
+# drops the flags below.
+SANFLAGS ?=
+override CFLAGS += $(SANFLAGS)
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP -D_GNU_SOURCE
+override CFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -luring -llmdb -lssl -lcrypto) -lm -pthread
 prefix  ?= /usr/local
 DESTDIR ?=
@@ -87,8 +91,8 @@ test-redis: all
 
 # ASan + UBSan build of the unit and integration suites, in its own BUILD dir.
 asan: $(DEPS_STAMP)
-	$(MAKE) BUILD=build/asan CC=clang \
-		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	$(MAKE) BUILD=build/asan CC=clang CFLAGS="-O1 -g" \
+		SANFLAGS="-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		test-unit test-integ
 
 fuzz: $(DEPS_STAMP)

@@ -558,7 +558,7 @@ static const struct cmd_def command_subcmds[] = {
 	{ "docs", command_docs, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, CONN_ACL,
 	  "server", "7.0.0", "Returns documentary information about one, multiple or all commands.",
 	  "O(N) where N is the number of commands to look up", NULL },
-	{ "getkeys", command_getkeys, -3, CMD_LOADING | CMD_STALE, 0, 0, 0, CONN_ACL,
+	{ "getkeys", command_getkeys, -4, CMD_LOADING | CMD_STALE, 0, 0, 0, CONN_ACL,
 	  "server", "2.8.13", "Extracts the key names from an arbitrary command.",
 	  "O(N) where N is the number of arguments to the command", NULL },
 	{ "help", command_help, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, CONN_ACL,

@@ -200,7 +200,7 @@ static void hello_cmd(struct cmd_ctx *ctx)
 	}
 	if (!(c->flags & CL_AUTHED)) {
 		resp_w_error(ctx->w, "-NOAUTH HELLO must be called with the client already "
-				     "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+				     "authenticated, otherwise the HELLO AUTH <user> <pass> "
 				     "option can be used to authenticate the client and select the "
 				     "RESP protocol version at the same time");
 		return;

@@ -662,7 +662,7 @@ static void cmd_incrbyfloat(struct cmd_ctx *ctx)
 		return;
 	}
 	n = strutil_ld_to_str(buf, sizeof(buf), v);
-	kv_set_str(db, key->p, key->len, buf, (size_t)n, KV_SET_KEEPTTL);
+	kv_set_str(db, key->p, key->len, buf, (size_t)n, KV_SET_KEEPTTL | KV_SET_NOINT);
 	ctx->dirty++;
 	resp_w_bulk(ctx->w, buf, (size_t)n);
 }

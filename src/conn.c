@@ -451,7 +451,7 @@ static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *ar
 		client_unknown_command(c, argc, argv);
 		return true;
 	}
-	if (cmd->flags & CMD_CONTAINER) {
+	if ((cmd->flags & CMD_CONTAINER) && !(argc == 1 && cmd->fn)) {
 		const struct cmd_def *sub;
 
 		if (argc < 2) {

@@ -363,7 +363,7 @@ struct kv_entry *kv_set_str(struct kv_db *db, const char *key, size_t klen,
 	struct kv_entry *e;
 	long long ll;
 
-	if (vlen <= 20 && strutil_to_ll(val, vlen, &ll))
+	if (!(flags & KV_SET_NOINT) && vlen <= 20 && strutil_to_ll(val, vlen, &ll))
 		return kv_set_int(db, key, klen, ll, flags);
 	if (vlen <= KV_EMBSTR_MAX) {
 		e = kv_entry_new(key, klen, vlen);

@@ -128,6 +128,8 @@ void kv_delete_entry(struct kv_db *db, struct kv_entry *e);
  * raw). With KV_SET_KEEPTTL an existing TTL is kept, otherwise cleared.
  * Returns the new entry (the old one, if any, is freed). */
 #define KV_SET_KEEPTTL 0x1
+#define KV_SET_NOINT	0x2	/* keep the text as a string even if it looks
+				 * like an integer (INCRBYFLOAT, as Redis) */
 struct kv_entry *kv_set_str(struct kv_db *db, const char *key, size_t klen,
 			    const char *val, size_t vlen, unsigned flags);
 /* The same with an integer value (INCR and friends keep the TTL: pass
@@ -161,8 +163,9 @@ struct kv_raw *kv_str_make_raw(struct kv_entry *e, size_t min_len);
 struct kv_entry *kv_move(struct kv_db *src, struct kv_entry *e, struct kv_db *dst,
 			 const char *newkey, size_t newklen);
 /* A deep copy of e's value and TTL into dst under newkey (COPY), which must
- * be absent there. Returns the new entry, or NULL if the type cannot be
- * copied (no copy function for it). */
+ * be absent there. Returns the new entry, or NULL if the value cannot be
+ * copied: a type without a copy function, or (until the blob tier provides a
+ * copy) a KV_ENC_BLOB string. */
 struct kv_entry *kv_copy(const struct kv_entry *e, struct kv_db *dst,
 			 const char *newkey, size_t newklen);
 /* Deep copy functions for non-string types; set by the type modules. */
