@@ -30,11 +30,10 @@ static int cmd_nall, cmd_ntop;
 static const struct cmd_def *name_tab[NAME_SLOTS];
 static struct { const struct cmd_def *c; int id; } ptr_tab[PTR_SLOTS];
 
-static const struct cmd_def *const *cmd_families[] = {
-	(const struct cmd_def *const[]){ cmd_string_defs },
-	(const struct cmd_def *const[]){ cmd_keys_defs },
-	(const struct cmd_def *const[]){ cmd_server_defs },
-	(const struct cmd_def *const[]){ cmd_command_defs },
+static const struct cmd_def *const cmd_families[] = {
+	cmd_string_defs, cmd_keys_defs, cmd_server_defs, cmd_command_defs,
+	cmd_hash_defs, cmd_list_defs, cmd_set_defs, cmd_zset_defs,
+	cmd_multi_defs, cmd_pubsub_defs,
 };
 
 static uint32_t name_hash(const char *s, size_t len)
@@ -86,7 +85,9 @@ void cmd_init(void)
 	if (cmd_nall)
 		return;
 	for (size_t f = 0; f < ARRAY_SIZE(cmd_families); f++) {
-		for (const struct cmd_def *c = cmd_families[f][0]; c->name; c++) {
+		if (!cmd_families[f])
+			continue;	/* optional family not linked in */
+		for (const struct cmd_def *c = cmd_families[f]; c->name; c++) {
 			cmd_register(c, NULL);
 			if (c->subcmds)
 				for (const struct cmd_def *s = c->subcmds; s->name; s++)
@@ -162,7 +163,8 @@ int cmd_keys(const struct cmd_def *c, int argc, const struct cmd_arg *argv, int 
 {
 	int last, n = 0;
 
-	(void)argv;
+	if (c->getkeys)
+		return c->getkeys(argc, argv, out, cap);
 	if (c->first_key <= 0)
 		return 0;
 	last = c->last_key < 0 ? argc + c->last_key : c->last_key;
@@ -237,6 +239,38 @@ bool cmd_arg_ll_msg(struct cmd_ctx *ctx, int i, long long *out, const char *err)
 		return true;
 	resp_w_error(ctx->w, err);
 	return false;
+}
+
+bool cmd_arg_timeout(struct cmd_ctx *ctx, int i, int64_t *deadline_ms)
+{
+	long double secs;
+
+	if (!strutil_to_ld(ctx->argv[i].p, ctx->argv[i].len, &secs) || secs * 1000 > (long double)INT64_MAX / 2) {
+		resp_w_error(ctx->w, "timeout is not a float or out of range");
+		return false;
+	}
+	if (secs < 0) {
+		resp_w_error(ctx->w, "timeout is negative");
+		return false;
+	}
+	*deadline_ms = secs > 0 ? kv_now_ms + (int64_t)(secs * 1000 + 0.5L) : 0;
+	if (secs > 0 && *deadline_ms == kv_now_ms)
+		*deadline_ms = kv_now_ms + 1;
+	return true;
+}
+
+void cmd_block(struct cmd_ctx *ctx, int64_t deadline_ms, bool null_array)
+{
+	if (ctx->flags & CTX_NO_BLOCK) {
+		if (null_array)
+			resp_w_null_array(ctx->w);
+		else
+			resp_w_null(ctx->w);
+		return;
+	}
+	ctx->flags |= CTX_BLOCKED;
+	ctx->block_deadline = deadline_ms;
+	ctx->block_null_array = null_array;
 }
 
 bool cmd_arg_ll(struct cmd_ctx *ctx, int i, long long *out)

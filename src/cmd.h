@@ -87,11 +87,20 @@ struct cmd_def {
 	const char *summary;
 	const char *complexity;
 	const struct cmd_def *subcmds;	/* CMD_CONTAINER: NULL-terminated table */
+	/* For commands whose keys are not a (first, last, step) range
+	 * (CMD_MOVABLE_KEYS: ZUNIONSTORE, LMPOP, BLMPOP, SINTERCARD ...): writes
+	 * up to cap key indexes into out and returns how many keys there are,
+	 * or -1 if argv is malformed (the handler then replies the error). The
+	 * legacy triple still describes the keys for COMMAND INFO. */
+	int (*getkeys)(int argc, const struct cmd_arg *argv, int *out, int cap);
 };
 
 /* Execution context flags. */
 #define CTX_PARKED	0x1	/* other shards are parked: any shard's data may be used */
 #define CTX_NO_TOUCH	0x2	/* CLIENT NO-TOUCH: reads leave LRU/LFU data alone */
+#define CTX_NO_BLOCK	0x4	/* blocking is not possible (MULTI, multi-shard keys):
+				 * cmd_block() replies the timeout reply at once */
+#define CTX_BLOCKED	0x8	/* set by cmd_block(): no reply was written */
 
 struct cmd_ctx {
 	struct shard *sh;		/* shard of the executing thread */
@@ -103,7 +112,26 @@ struct cmd_ctx {
 	uint32_t flags;			/* CTX_* */
 	struct resp_w *w;		/* where the reply goes */
 	uint64_t dirty;			/* keys changed, added to the shard's stat */
+	int64_t block_deadline;		/* cmd_block(): unix ms, 0 = forever */
+	bool block_null_array;		/* cmd_block(): timeout reply shape */
 };
+
+/*
+ * Blocking commands (BLPOP, BZPOPMIN, BLMOVE ...). A handler flagged
+ * CMD_BLOCKING that finds nothing to serve calls cmd_block() instead of
+ * replying. The client then waits; whenever one of the command's keys is
+ * signalled ready (kv_signal_ready) the command runs again from the start on
+ * the shard owning the keys, and a timeout sends the timeout reply: a null
+ * array (RESP2 "*-1", for BLPOP-like commands) when null_array, else a null
+ * (BLMOVE, BRPOPLPUSH). deadline_ms is absolute unix ms, 0 for no timeout.
+ * Under CTX_NO_BLOCK (inside MULTI, or keys spread over shards) the timeout
+ * reply is written at once, as Redis does inside MULTI.
+ */
+void cmd_block(struct cmd_ctx *ctx, int64_t deadline_ms, bool null_array);
+/* Parses a blocking timeout in seconds (a double, >= 0) from argv[i] into an
+ * absolute deadline (0 = forever); replies Redis's errors ("timeout is not a
+ * float or out of range", "timeout is negative") and returns false. */
+bool cmd_arg_timeout(struct cmd_ctx *ctx, int i, int64_t *deadline_ms);
 
 /* Builds the lookup table from every family's table. Call once. */
 void cmd_init(void);
@@ -163,10 +191,17 @@ static inline bool cmd_arg_is(const struct cmd_ctx *ctx, int i, const char *lit)
 	return strutil_eq_nocase(ctx->argv[i].p, ctx->argv[i].len, lit);
 }
 
-/* Family tables. */
+/* Family tables. The optional families are weak: a family exists once its
+ * module is linked in (its table is then non-NULL). */
 extern const struct cmd_def cmd_string_defs[];
 extern const struct cmd_def cmd_keys_defs[];
 extern const struct cmd_def cmd_server_defs[];
 extern const struct cmd_def cmd_command_defs[];
+extern const struct cmd_def cmd_hash_defs[] __attribute__((weak));
+extern const struct cmd_def cmd_list_defs[] __attribute__((weak));
+extern const struct cmd_def cmd_set_defs[] __attribute__((weak));
+extern const struct cmd_def cmd_zset_defs[] __attribute__((weak));
+extern const struct cmd_def cmd_multi_defs[] __attribute__((weak));
+extern const struct cmd_def cmd_pubsub_defs[] __attribute__((weak));
 
 #endif

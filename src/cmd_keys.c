@@ -529,7 +529,8 @@ static bool entry_copyable(const struct kv_entry *e)
 {
 	if (e->enc == KV_ENC_BLOB)
 		return false;
-	return e->type == KV_STRING || (e->type < KV_NTYPES && kv_type_dup[e->type] != NULL);
+	return (e->type == KV_STRING && e->enc != KV_ENC_BLOB) ||
+	       (kv_type_ops(e->type) && kv_type_ops(e->type)->dup);
 }
 
 /* COPY source destination [DB destination-db] [REPLACE] */

@@ -452,6 +452,7 @@ static void cmd_append(struct cmd_ctx *ctx)
 		total = olen + add->len;
 		r = kv_str_make_raw(e, total);
 		memcpy(r->data + olen, add->p, add->len);
+		kv_signal_modified(db, key->p, key->len);
 	}
 	ctx->dirty++;
 	resp_w_int(ctx->w, (long long)total);
@@ -561,6 +562,7 @@ static void cmd_setrange(struct cmd_ctx *ctx)
 	/* Grows with zeros up to the end of the write if needed. */
 	r = kv_str_make_raw(e, (size_t)off + val->len);
 	memcpy(r->data + off, val->p, val->len);
+	kv_signal_modified(db, key->p, key->len);
 	ctx->dirty++;
 	resp_w_int(ctx->w, (long long)r->len);
 }

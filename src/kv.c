@@ -35,8 +35,35 @@
 #define LFU_INIT_VAL 5
 
 const struct kv_blob_hooks *kv_blob_hooks;
-void (*kv_type_free[KV_NTYPES])(void *ptr);
-void *(*kv_type_dup[KV_NTYPES])(const void *ptr);
+const struct kv_server_hooks *kv_server_hooks;
+
+extern const struct kv_type_ops kv_list_ops __attribute__((weak));
+extern const struct kv_type_ops kv_set_ops __attribute__((weak));
+extern const struct kv_type_ops kv_zset_ops __attribute__((weak));
+extern const struct kv_type_ops kv_hash_ops __attribute__((weak));
+
+const struct kv_type_ops *kv_type_ops(int type)
+{
+	switch (type) {
+	case KV_LIST: return &kv_list_ops;
+	case KV_SET: return &kv_set_ops;
+	case KV_ZSET: return &kv_zset_ops;
+	case KV_HASH: return &kv_hash_ops;
+	default: return NULL;
+	}
+}
+
+void kv_signal_modified(struct kv_db *db, const char *key, size_t klen)
+{
+	if (unlikely(db->nwatch) && kv_server_hooks)
+		kv_server_hooks->modified(db, key, klen);
+}
+
+void kv_signal_ready(struct kv_db *db, const char *key, size_t klen)
+{
+	if (unlikely(db->nblock) && kv_server_hooks)
+		kv_server_hooks->ready(db, key, klen);
+}
 _Thread_local int64_t kv_now_ms;
 static _Thread_local uint64_t kv_rng_state;
 
@@ -153,10 +180,13 @@ static void kv_value_free(struct kv_entry *e)
 		if (kv_blob_hooks && kv_blob_hooks->release)
 			kv_blob_hooks->release(e->v.ptr);
 		break;
-	case KV_ENC_OTHER:
-		if (kv_type_free[e->type])
-			kv_type_free[e->type](e->v.ptr);
+	case KV_ENC_OTHER: {
+		const struct kv_type_ops *ops = kv_type_ops(e->type);
+
+		ASSERT(ops);
+		ops->free(e->v.ptr);
 		break;
+	}
 	default:
 		break;
 	}
@@ -192,6 +222,8 @@ size_t kv_db_flush(struct kv_db *db)
 {
 	size_t n = dict_size(db->dict);
 
+	if (db->nwatch && kv_server_hooks && kv_server_hooks->flushed)
+		kv_server_hooks->flushed(db);
 	dict_clear(db->dict, kv_entry_free_cb, NULL);
 	mem_free(db->vol);
 	db->vol = NULL;
@@ -277,6 +309,7 @@ static struct kv_entry *kv_entry_new(const char *key, size_t klen, size_t extra)
 
 void kv_delete_entry(struct kv_db *db, struct kv_entry *e)
 {
+	kv_signal_modified(db, e->key, e->klen);
 	kv_vol_del(db, e);
 	dict_remove_node(db->dict, &e->node);
 	kv_value_free(e);
@@ -333,6 +366,7 @@ static struct kv_entry *kv_install(struct kv_db *db, struct kv_entry *ne, bool k
 {
 	struct dict_node **ref = dict_find_ref(db->dict, ne->key, ne->klen);
 
+	kv_signal_modified(db, ne->key, ne->klen);
 	if (ref) {
 		struct kv_entry *old = (struct kv_entry *)*ref;
 
@@ -404,6 +438,7 @@ struct kv_entry *kv_set_obj(struct kv_db *db, const char *key, size_t klen,
 
 void kv_set_expire(struct kv_db *db, struct kv_entry *e, int64_t when_ms)
 {
+	kv_signal_modified(db, e->key, e->klen);
 	e->expire_ms = when_ms;
 	if (when_ms)
 		kv_vol_add(db, e);
@@ -503,6 +538,8 @@ struct kv_entry *kv_move(struct kv_db *src, struct kv_entry *e, struct kv_db *ds
 	ne->v = e->v;
 	if (extra)
 		memcpy(ne->key + newklen, e->key + e->klen, extra);
+	kv_signal_modified(src, e->key, e->klen);
+	kv_signal_modified(dst, newkey, newklen);
 	kv_vol_del(src, e);
 	dict_remove_node(src->dict, &e->node);
 	mem_free(e);	/* the value now belongs to ne */
@@ -522,9 +559,11 @@ struct kv_entry *kv_copy(const struct kv_entry *e, struct kv_db *dst,
 	if (e->enc == KV_ENC_BLOB)
 		return NULL;
 	if (e->enc == KV_ENC_OTHER) {
-		if (!kv_type_dup[e->type])
+		const struct kv_type_ops *ops = kv_type_ops(e->type);
+
+		if (!ops || !ops->dup)
 			return NULL;
-		dup = kv_type_dup[e->type](e->v.ptr);
+		dup = ops->dup(e->v.ptr);
 	}
 	ne = kv_entry_new(newkey, newklen, extra);
 	ne->type = e->type;
@@ -542,6 +581,7 @@ struct kv_entry *kv_copy(const struct kv_entry *e, struct kv_db *dst,
 	} else if (e->enc == KV_ENC_OTHER) {
 		ne->v.ptr = dup;
 	}
+	kv_signal_modified(dst, newkey, newklen);
 	dict_insert(dst->dict, &ne->node);
 	if (e->expire_ms)
 		kv_set_expire(dst, ne, e->expire_ms);
@@ -562,7 +602,11 @@ const char *kv_enc_name(const struct kv_entry *e)
 	case KV_ENC_EMBSTR: return "embstr";
 	case KV_ENC_RAW: return "raw";
 	case KV_ENC_BLOB: return "blob";
-	default: return "unknown";
+	default: {
+		const struct kv_type_ops *ops = kv_type_ops(e->type);
+
+		return ops && ops->enc_name ? ops->enc_name(e->v.ptr) : "unknown";
+	}
 	}
 }
 
@@ -572,6 +616,12 @@ size_t kv_entry_mem(const struct kv_entry *e)
 
 	if (e->enc == KV_ENC_RAW)
 		n += mem_usable(e->v.raw);
+	if (e->enc == KV_ENC_OTHER) {
+		const struct kv_type_ops *ops = kv_type_ops(e->type);
+
+		if (ops && ops->mem)
+			n += ops->mem(e->v.ptr);
+	}
 	if (e->vidx != KV_NO_VIDX)
 		n += sizeof(void *);
 	return n;

@@ -80,6 +80,10 @@ struct kv_db {
 	struct kv_stats *stats;	/* the owning shard's counters (borrowed) */
 	uint64_t avg_ttl;	/* running estimate for INFO keyspace, ms */
 	uint64_t expire_cursor;	/* where the active cycle resumes in vol */
+	void *watch_reg;	/* server layer: watched keys (multi.c) */
+	void *block_reg;	/* server layer: keys clients block on */
+	uint32_t nwatch;	/* keys with watchers, 0 = skip the hook */
+	uint32_t nblock;	/* keys with blocked clients, 0 = skip the hook */
 };
 
 /* How a large value is released; set by the blob tier, NULL before it. */
@@ -89,9 +93,36 @@ struct kv_blob_hooks {
 };
 extern const struct kv_blob_hooks *kv_blob_hooks;
 
-/* Free functions for values of types other than strings; set by the type
- * modules. NULL for a type never freed. */
-extern void (*kv_type_free[KV_NTYPES])(void *ptr);
+/*
+ * What kv needs from a value type other than strings. Each type module
+ * defines its table (kv_list_ops, kv_set_ops, kv_zset_ops, kv_hash_ops) and
+ * kv finds it through weak linkage: a type exists once its module is linked.
+ */
+struct kv_type_ops {
+	void (*free)(void *ptr);			/* release the value */
+	void *(*dup)(const void *ptr);			/* deep copy (COPY) */
+	const char *(*enc_name)(const void *ptr);	/* OBJECT ENCODING */
+	size_t (*mem)(const void *ptr);			/* bytes used (MEMORY USAGE) */
+};
+/* The ops of a type, or NULL if its module is not linked in. */
+const struct kv_type_ops *kv_type_ops(int type);
+
+/*
+ * Hooks into the server layer, for WATCH and blocking commands. kv calls
+ * modified() after every change it makes to a key (set, delete, TTL change,
+ * expiry, eviction, flush); type modules call kv_signal_modified() after
+ * changing a value in place, and kv_signal_ready() after adding elements a
+ * blocked client may be waiting for. Both cost one branch when nobody
+ * watches or blocks on the db (the counters below).
+ */
+struct kv_server_hooks {
+	void (*modified)(struct kv_db *db, const char *key, size_t klen);
+	void (*ready)(struct kv_db *db, const char *key, size_t klen);
+	void (*flushed)(struct kv_db *db);	/* every key of db changed */
+};
+extern const struct kv_server_hooks *kv_server_hooks;
+void kv_signal_modified(struct kv_db *db, const char *key, size_t klen);
+void kv_signal_ready(struct kv_db *db, const char *key, size_t klen);
 
 extern _Thread_local int64_t kv_now_ms;
 /* Refreshes kv_now_ms from the wall clock. */
@@ -168,8 +199,6 @@ struct kv_entry *kv_move(struct kv_db *src, struct kv_entry *e, struct kv_db *ds
  * copy) a KV_ENC_BLOB string. */
 struct kv_entry *kv_copy(const struct kv_entry *e, struct kv_db *dst,
 			 const char *newkey, size_t newklen);
-/* Deep copy functions for non-string types; set by the type modules. */
-extern void *(*kv_type_dup[KV_NTYPES])(const void *ptr);
 
 const char *kv_type_name(int type);	/* "string", "list", ... */
 const char *kv_enc_name(const struct kv_entry *e); /* "int", "embstr", "raw", "blob", ... */
