@@ -70,6 +70,15 @@ struct strata_cfg {
 	long long blob_block_size;	/* 4096 */
 	int blob_fsync;			/* enum blob_fsync; everysec */
 	long long blob_max_bytes;	/* 0 = unlimited */
+	/* encodings of the data types (Redis names; the *-ziplist-* spellings
+	 * are aliases of the *-listpack-* ones) */
+	int hash_max_listpack_entries;	/* 128 */
+	long long hash_max_listpack_value; /* 64 */
+	int set_max_intset_entries;	/* 512 */
+	int zset_max_listpack_entries;	/* 128 */
+	long long zset_max_listpack_value; /* 64 */
+	int list_max_listpack_size;	/* -2: nodes of at most 8 KiB; > 0: entries */
+	int list_compress_depth;	/* 0: stored, not acted on */
 	/* accepted for compatibility with Redis clients and tests: stored and
 	 * returned by CONFIG GET, with no effect on strata */
 	char *save;			/* "": snapshot rules, "secs changes ..." */
