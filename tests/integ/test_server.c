@@ -4,8 +4,9 @@
  * COMMAND TIME DBSIZE MEMORY LASTSAVE CONFIG, the unknown-command and arity
  * errors, QUIT, RESET and SHUTDOWN.
  *
- * CLIENT SETINFO and CLIENT NO-TOUCH are Redis 7.2 and are not tested:
- * 7.0.15 answers "ERR unknown subcommand 'setinfo'. Try CLIENT HELP.".
+ * CLIENT SETINFO and CLIENT NO-TOUCH are Redis 7.2 and are not tested
+ * (7.0.15 answers "ERR unknown subcommand 'setinfo'. Try CLIENT HELP.");
+ * a server may implement them.
  */
 #include "harness.h"
 
@@ -274,9 +275,7 @@ static void test_client_id_name(redisContext *c)
 		   "CLIENT SETNAME without a name is an arity error");
 	expect_err(cmd(c2, "CLIENT FOO"), "ERR unknown subcommand 'FOO'. Try CLIENT HELP.",
 		   "CLIENT with an unknown subcommand");
-	expect_err(cmd(c2, "CLIENT SETINFO lib-name x"),
-		   "ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.",
-		   "CLIENT SETINFO does not exist in 7.0");
+	skip("Redis 7.2; 7.0.15 has no CLIENT SETINFO", "CLIENT SETINFO lib-name");
 	redisFree(c2);
 }
 
