@@ -10,6 +10,7 @@
  * SET is never seen half-applied.
  */
 #include "server.h"
+#include "block.h"
 #include "conn.h"
 #include "cfg.h"
 #include "cmd.h"
@@ -520,6 +521,44 @@ static void client_kill_cmd(struct cmd_ctx *ctx)
 	resp_w_int(ctx->w, killed);
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: every shard is parked, so the waiter
+ * can be ended from here wherever it lives. */
+static void client_unblock_cmd(struct cmd_ctx *ctx)
+{
+	bool as_error = false;
+	long long id;
+
+	if (!strutil_to_ll(ctx->argv[2].p, ctx->argv[2].len, &id)) {
+		cmd_reply_notint(ctx);
+		return;
+	}
+	if (ctx->argc == 4) {
+		if (cmd_arg_is(ctx, 3, "error"))
+			as_error = true;
+		else if (!cmd_arg_is(ctx, 3, "timeout")) {
+			resp_w_error(ctx->w, "CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+			return;
+		}
+	} else if (ctx->argc != 3) {
+		cmd_reply_syntax(ctx);
+		return;
+	}
+	for (int s = 0; s < srv.nshards; s++) {
+		struct shard *sh = &srv.shards[s];
+
+		for (int i = 0; i < sh->nclients; i++) {
+			struct client *c = sh->clients[i];
+
+			if (c->id != (uint64_t)id || (c->flags & CL_CLOSING) || !c->block_cookie)
+				continue;
+			resp_w_int(ctx->w, block_unblock(&srv.shards[c->block_shard], s,
+							 c->block_cookie, as_error));
+			return;
+		}
+	}
+	resp_w_int(ctx->w, 0);
+}
+
 static void client_help_cmd(struct cmd_ctx *ctx)
 {
 	static const char *const lines[] = {
@@ -544,6 +583,8 @@ static void client_help_cmd(struct cmd_ctx *ctx)
 		"    Control the replies sent to the current connection.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
+		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+		"    Unblock the specified blocked client.",
 		"SETINFO <LIB-NAME|LIB-VER> <value>",
 		"    Record the client library name or version.",
 		"HELP",
@@ -584,6 +625,10 @@ static const struct cmd_def client_subcmds[] = {
 	  "connection", "3.2.0", "Instructs the server whether to reply to commands.", "O(1)", NULL },
 	{ "setinfo", client_setinfo_cmd, 4, CLI_FLAGS, 0, 0, 0, SLOW_CONN_ACL,
 	  "connection", "7.2.0", "Sets information specific to the client or connection.", "O(1)", NULL },
+	{ "unblock", client_unblock_cmd, -3, CLI_FLAGS | CMD_ADMIN | CMD_ALL_SHARDS, 0, 0, 0,
+	  ADMIN_ACL | ACL(ACL_CONNECTION),
+	  "connection", "5.0.0", "Unblocks a client blocked by a blocking command from a different connection.",
+	  "O(log N) where N is the number of client connections", NULL },
 	{ "setname", client_setname_cmd, 3, CLI_FLAGS, 0, 0, 0, SLOW_CONN_ACL,
 	  "connection", "2.6.9", "Sets the connection name.", "O(1)", NULL },
 	{ NULL },

@@ -20,6 +20,7 @@
  * replies stops being read too instead of growing the server without bound.
  */
 #include "conn.h"
+#include "block.h"
 #include "cfg.h"
 #include "log.h"
 #include "mem.h"
@@ -145,7 +146,8 @@ static void client_free(struct client *c)
 
 static void client_try_free(struct client *c)
 {
-	if ((c->flags & CL_CLOSING) && c->inflight == 0 && c->hops == 0)
+	if ((c->flags & CL_CLOSING) && !(c->flags & (CL_DIRTY | CL_RESUME)) &&
+	    c->inflight == 0 && c->hops == 0)
 		client_free(c);
 }
 
@@ -160,7 +162,19 @@ void client_close(struct client *c)
 	 * client stays in sh->clients (skipped by CLIENT LIST) until freed. */
 	shutdown(c->fd, SHUT_RDWR);
 	atomic_fetch_sub(&srv.nclients, 1);
-	(void)sh;
+	if (c->block_cookie) {
+		struct outseg *s = c->block_cookie;
+		uint32_t was_dirty = c->flags & CL_DIRTY;
+
+		/* The waiter's owner answers with an empty reply, which releases
+		 * the client. CL_DIRTY keeps c alive through a local cancel. */
+		c->flags |= CL_DIRTY;
+		if (c->block_shard == sh->id)
+			block_cancel(sh, sh->id, s);
+		else
+			shard_hop_cancel(sh, c->block_shard, s);
+		c->flags = (c->flags & ~CL_DIRTY) | was_dirty;
+	}
 	if (!(c->flags & CL_DIRTY))
 		client_try_free(c);
 }
@@ -177,6 +191,7 @@ void client_close_all(struct shard *sh)
 		client_free(c);
 	}
 	sh->dirty = NULL;
+	sh->resume = NULL;
 	mem_free(sh->clients);
 	sh->clients = NULL;
 }
@@ -235,6 +250,8 @@ void client_apply_hop_reply(void *cookie, const char *p, size_t len)
 	struct outseg *s = cookie;
 	struct client *c = s->c;
 
+	if (s == c->block_cookie)
+		c->block_cookie = NULL;
 	if (!s->discard && !(c->flags & CL_CLOSING))
 		sbuf_append(&s->buf, p, len);
 	s->pending = false;
@@ -245,8 +262,27 @@ void client_apply_hop_reply(void *cookie, const char *p, size_t len)
 		return;
 	}
 	client_mark_dirty(c);
-	if ((c->flags & CL_PAUSED) && c->hops == 0) {
-		c->flags &= ~CL_PAUSED;
+	if ((c->flags & CL_PAUSED) && c->hops == 0 && !(c->flags & CL_RESUME)) {
+		/* Resumed at the end of the turn (client_run_resumed), never here:
+		 * we may be inside another command, even holding the coordinator
+		 * token, and running this client's commands now could nest. */
+		c->flags |= CL_RESUME;
+		c->resume_next = c->sh->resume;
+		c->sh->resume = c;
+	}
+}
+
+void client_run_resumed(struct shard *sh)
+{
+	while (sh->resume) {
+		struct client *c = sh->resume;
+
+		sh->resume = c->resume_next;
+		c->flags &= ~(CL_RESUME | CL_PAUSED);
+		if (c->flags & CL_CLOSING) {
+			client_try_free(c);
+			continue;
+		}
 		client_process(c);
 		client_arm_recv(c);
 	}
@@ -436,9 +472,16 @@ static uint64_t client_key_mask(const struct cmd_def *cmd, int argc, const struc
 	return mask;
 }
 
-/* Runs or routes one command. Returns false if the client must pause until
- * its hops are answered (the command has not run). */
-static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *argv)
+enum dispatch {
+	DISPATCH_DONE,		/* ran or routed: go on with the next command */
+	DISPATCH_RETRY,		/* not run: pause until our hops are answered, then
+				 * parse this command again */
+	DISPATCH_PAUSE,		/* ran, but blocks the client (a blocking command):
+				 * pause until its reply arrives */
+};
+
+/* Runs or routes one command. */
+static enum dispatch client_dispatch(struct client *c, int argc, const struct cmd_arg *argv)
 {
 	const struct cmd_def *cmd = cmd_lookup(argv[0].p, argv[0].len);
 	struct shard *sh = c->sh;
@@ -449,14 +492,14 @@ static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *ar
 
 	if (!cmd) {
 		client_unknown_command(c, argc, argv);
-		return true;
+		return DISPATCH_DONE;
 	}
 	if ((cmd->flags & CMD_CONTAINER) && !(argc == 1 && cmd->fn)) {
 		const struct cmd_def *sub;
 
 		if (argc < 2) {
 			client_reply_error(c, "wrong number of arguments for '%s' command", cmd->name);
-			return true;
+			return DISPATCH_DONE;
 		}
 		sub = cmd_lookup_sub(cmd, argv[1].p, argv[1].len);
 		if (!sub) {
@@ -469,7 +512,7 @@ static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *ar
 			up[i] = '\0';
 			client_reply_error(c, "unknown subcommand '%.*s'. Try %s HELP.",
 					   (int)MIN(argv[1].len, (size_t)128), argv[1].p, up);
-			return true;
+			return DISPATCH_DONE;
 		}
 		cmd = sub;
 	}
@@ -477,7 +520,7 @@ static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *ar
 		client_reply_error(c, "wrong number of arguments for '%s' command",
 				   cmd_fullname(cmd, name, sizeof(name)));
 		sh->cmdstats[cmd_id(cmd)].rejected++;
-		return true;
+		return DISPATCH_DONE;
 	}
 	if (!(c->flags & CL_AUTHED) && !(cmd->flags & CMD_NO_AUTH)) {
 		struct resp_w w = { .b = client_out(c), .proto = c->proto };
@@ -486,7 +529,7 @@ static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *ar
 		sh->stats.errors++;
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		client_mark_dirty(c);
-		return true;
+		return DISPATCH_DONE;
 	}
 
 	if (cmd->flags & CMD_ALL_SHARDS)
@@ -496,7 +539,9 @@ static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *ar
 	if (mask & (mask - 1)) {
 		/* Several shards: wait for our hops, then run parked. */
 		if (c->hops)
-			return false;
+			return DISPATCH_RETRY;
+		if (cmd->flags & CMD_BLOCKING)
+			ctxflags |= CTX_NO_BLOCK;	/* no waiting across shards: answer now, as in MULTI */
 	}
 
 	if (c->flags & CL_REPLY_SKIP_NEXT) {
@@ -512,21 +557,42 @@ static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *ar
 		c->flags &= ~CL_REPLY_SKIP;
 		s = client_add_pending(c, discard);
 		shard_hop_send(sh, target, s, cmd, argc, argv, c->dbid, c->proto, ctxflags);
-		return true;
+		if (cmd->flags & CMD_BLOCKING) {
+			/* It may block over there: hold the client until it answers. */
+			c->block_cookie = s;
+			c->block_shard = target;
+			return DISPATCH_PAUSE;
+		}
+		return DISPATCH_DONE;
 	}
 
 	{
 		struct sbuf *out = client_out(c);
 		size_t before = out->len;
 		bool parked = mask & (mask - 1);
+		struct exec_result res;
 
 		if (parked) {
 			shard_park(sh, mask);
 			ctxflags |= CTX_PARKED;
 		}
-		shard_exec(sh, c, cmd, argc, argv, c->dbid, c->proto, ctxflags, out);
+		shard_exec(sh, c, cmd, argc, argv, c->dbid, c->proto, ctxflags, out, &res);
+		if (res.blocked) {
+			/* Only a single-shard command blocks, and it is ours. */
+			discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
+			c->flags &= ~CL_REPLY_SKIP;
+			c->block_cookie = client_add_pending(c, discard);
+			c->block_shard = sh->id;
+			block_add(sh, cmd, argc, argv, c->dbid, c->proto, ctxflags, res.deadline,
+				  res.null_array, sh->id, c->block_cookie);
+		}
+		/* Serve clients blocked on keys this command pushed to, while the
+		 * shards holding them are still parked. */
+		block_serve_ready(sh);
 		if (parked)
 			shard_unpark(sh, mask);
+		if (res.blocked)
+			return DISPATCH_PAUSE;
 		/* The command may have changed the reply mode (CLIENT REPLY). */
 		discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
 		c->flags &= ~CL_REPLY_SKIP;
@@ -535,7 +601,7 @@ static bool client_dispatch(struct client *c, int argc, const struct cmd_arg *ar
 		else
 			client_mark_dirty(c);
 	}
-	return true;
+	return DISPATCH_DONE;
 }
 
 /* Parses and runs every complete command in the query buffer. */
@@ -544,6 +610,7 @@ static void client_process(struct client *c)
 	while (c->rpos < c->rbuf.len &&
 	       !(c->flags & (CL_CLOSING | CL_PAUSED | CL_CLOSE_AFTER_REPLY))) {
 		size_t argc = 0, consumed = 0;
+		enum dispatch d;
 		int st;
 
 		c->parser.unauthenticated = !(c->flags & CL_AUTHED);
@@ -581,7 +648,8 @@ static void client_process(struct client *c)
 			c->argv[i].p = c->rbuf.p + c->args[i].off;
 			c->argv[i].len = c->args[i].len;
 		}
-		if (!client_dispatch(c, (int)argc, c->argv)) {
+		d = client_dispatch(c, (int)argc, c->argv);
+		if (d == DISPATCH_RETRY) {
 			/* Keep the command: it is parsed again once resumed. */
 			c->flags |= CL_PAUSED;
 			resp_parser_reset(&c->parser, c->rpos);
@@ -589,6 +657,10 @@ static void client_process(struct client *c)
 		}
 		c->rpos = consumed;
 		resp_parser_reset(&c->parser, consumed);
+		if (d == DISPATCH_PAUSE) {
+			c->flags |= CL_PAUSED;
+			break;
+		}
 	}
 	if (c->rpos == c->rbuf.len && !(c->flags & CL_RECV)) {
 		c->rbuf.len = 0;

@@ -27,6 +27,7 @@
 #define CL_REPLY_SKIP		0x400	/* the running command's reply is dropped */
 #define CL_AUTHED		0x800	/* authenticated (or no password needed) */
 #define CL_CLOSE_ASAP		0x1000	/* killed: close without sending more */
+#define CL_RESUME		0x2000	/* on the shard's resume list */
 
 struct outseg {
 	struct outseg *next;
@@ -60,6 +61,7 @@ struct client {
 	int inflight;			/* ring operations in flight */
 
 	struct client *dirty_next;	/* link in sh->dirty */
+	struct client *resume_next;	/* link in sh->resume */
 	char *name;			/* CLIENT SETNAME, or NULL */
 	char *lib_name, *lib_ver;	/* CLIENT SETINFO */
 	char addr[64];			/* peer ip:port */
@@ -67,6 +69,8 @@ struct client {
 	int64_t ctime_ms;		/* connect time */
 	int64_t last_ms;		/* last interaction */
 	const struct cmd_def *last_cmd;	/* for CLIENT LIST cmd= */
+	struct outseg *block_cookie;	/* pending reply of a blocked command, or NULL */
+	int block_shard;		/* shard holding its waiter */
 	uint64_t nmulti;		/* unused: MULTI is not implemented */
 };
 

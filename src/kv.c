@@ -55,13 +55,13 @@ const struct kv_type_ops *kv_type_ops(int type)
 
 void kv_signal_modified(struct kv_db *db, const char *key, size_t klen)
 {
-	if (unlikely(db->nwatch) && kv_server_hooks)
+	if (unlikely(db->nwatch) && kv_server_hooks && kv_server_hooks->modified)
 		kv_server_hooks->modified(db, key, klen);
 }
 
 void kv_signal_ready(struct kv_db *db, const char *key, size_t klen)
 {
-	if (unlikely(db->nblock) && kv_server_hooks)
+	if (unlikely(db->nblock) && kv_server_hooks && kv_server_hooks->ready)
 		kv_server_hooks->ready(db, key, klen);
 }
 _Thread_local int64_t kv_now_ms;

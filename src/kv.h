@@ -77,6 +77,7 @@ struct kv_db {
 	struct kv_entry **vol;	/* entries with a TTL, in no order */
 	size_t nvol, capvol;
 	int id;			/* SELECT index */
+	int owner;		/* index of the shard that owns it (set by the server) */
 	struct kv_stats *stats;	/* the owning shard's counters (borrowed) */
 	uint64_t avg_ttl;	/* running estimate for INFO keyspace, ms */
 	uint64_t expire_cursor;	/* where the active cycle resumes in vol */

@@ -9,6 +9,7 @@
  * handler ever runs on a loop thread.
  */
 #include "server.h"
+#include "block.h"
 #include "cfg.h"
 #include "cmd.h"
 #include "log.h"
@@ -30,6 +31,10 @@
 #include <unistd.h>
 
 
+
+static const struct kv_server_hooks server_kv_hooks = {
+	.ready = block_key_ready,
+};
 
 static void usage(void)
 {
@@ -220,6 +225,7 @@ int main(int argc, char **argv)
 	make_run_id();
 	util_cycles_calibrate();
 	cmd_init();
+	kv_server_hooks = &server_kv_hooks;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	srv.nshards = cfg.shards > 0 ? cfg.shards : (int)(ncpu > 0 ? ncpu : 1);

@@ -45,6 +45,15 @@
 
 struct client;
 struct hop_batch;
+struct bkey;
+struct waiter;
+
+/* What shard_exec() tells its caller beyond the reply. */
+struct exec_result {
+	bool blocked;		/* the command called cmd_block(): no reply yet */
+	int64_t deadline;	/* its deadline (unix ms, 0 = none) */
+	bool null_array;	/* its timeout reply shape */
+};
 
 /* Per-command statistics, per shard (INFO commandstats). */
 struct cmd_stat {
@@ -85,6 +94,7 @@ struct shard {
 	struct client **clients;	/* clients this shard owns */
 	int nclients, capclients;
 	struct client *dirty;		/* clients with output to send this turn */
+	struct client *resume;		/* paused clients to resume this turn */
 
 	/* Messaging. inbox: batches pushed by other threads (Treiber stack,
 	 * reversed by the consumer); out: batches being filled this turn. */
@@ -96,6 +106,13 @@ struct shard {
 	 * shard echoes it in park_ack and spins until park_req changes. */
 	_Atomic uint64_t park_req;
 	_Atomic uint64_t park_ack;
+
+	/* Blocked clients (block.c). */
+	struct waiter *waiters, *waiters_tail;	/* every waiter on our keys */
+	int nwaiters;
+	struct bkey *block_ready;	/* keys signalled ready, to serve */
+	int64_t block_timer_at;		/* deadline the block timer is armed for */
+	struct __kernel_timespec block_ts; /* its relative timeout */
 
 	/* Scratch argv for running hop batches. */
 	struct resp_arg *hop_args;
@@ -138,10 +155,18 @@ void shard_check_park(struct shard *sh);
 /* Appends a hop request to the batch for target. */
 void shard_hop_send(struct shard *sh, int target, void *cookie, const struct cmd_def *cmd,
 		    int argc, const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags);
-/* Runs one command on this thread; the reply goes into out. */
+/* Runs one command on this thread; the reply goes into out. res (may be
+ * NULL) tells whether it blocked instead of replying. Keys it signalled ready
+ * are served by the caller with block_serve_ready(). */
 void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, int argc,
 		const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
-		struct sbuf *out);
+		struct sbuf *out, struct exec_result *res);
+/* Queues a reply for a client of shard target (a served waiter). */
+void shard_hop_reply(struct shard *sh, int target, void *cookie, const char *p, size_t len);
+/* Asks shard target to end the waiter (our shard, cookie): its client left. */
+void shard_hop_cancel(struct shard *sh, int target, void *cookie);
+/* Makes sure the block timer fires by deadline_ms (0: nothing to do). */
+void shard_block_timer(struct shard *sh, int64_t deadline_ms);
 /* Thread-local pointer to the running shard. */
 extern _Thread_local struct shard *shard_self;
 
@@ -151,6 +176,8 @@ void client_on_recv(struct client *c, int res);
 void client_on_send(struct client *c, int res);
 void client_apply_hop_reply(void *cookie, const char *p, size_t len);
 void client_flush_dirty(struct shard *sh);
+/* Runs the clients whose pause ended during this turn. */
+void client_run_resumed(struct shard *sh);
 void client_cron(struct shard *sh);
 void client_close(struct client *c);
 void client_close_all(struct shard *sh);

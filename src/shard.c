@@ -19,6 +19,7 @@
  * operations, a client pointer with the low bits tagging recv or send.
  */
 #include "server.h"
+#include "block.h"
 #include "conn.h"
 #include "cfg.h"
 #include "log.h"
@@ -36,12 +37,12 @@
 struct server srv;
 _Thread_local struct shard *shard_self;
 
-enum { UD_TIMER = 2, UD_EVENT = 3, UD_ACCEPT = 16 };	/* UD_ACCEPT + listener index */
+enum { UD_TIMER = 2, UD_EVENT = 3, UD_BLOCK_TIMER = 4, UD_ACCEPT = 16 };	/* UD_ACCEPT + listener index */
 #define UD_TAG_RECV 1
 #define UD_TAG_SEND 2
 #define UD_TAG_MASK 7
 
-enum { HOP_REQ = 1, HOP_REPLY = 2 };
+enum { HOP_REQ = 1, HOP_REPLY = 2, HOP_CANCEL = 3 };
 
 struct hop_op {
 	uint8_t kind;		/* HOP_REQ or HOP_REPLY */
@@ -193,7 +194,7 @@ static bool shard_make_room(struct shard *sh)
 
 void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, int argc,
 		const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
-		struct sbuf *out)
+		struct sbuf *out, struct exec_result *res)
 {
 	struct resp_w w = { .b = out, .proto = proto, .nerr = 0 };
 	struct cmd_ctx ctx = {
@@ -203,6 +204,8 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 	struct cmd_stat *cs = &sh->cmdstats[cmd_id(cmd)];
 	uint64_t t0;
 
+	if (res)
+		res->blocked = false;
 	if ((cmd->flags & CMD_DENYOOM) && !shard_make_room(sh)) {
 		resp_w_error(&w, "-OOM command not allowed when used memory > 'maxmemory'.");
 		cs->rejected++;
@@ -218,6 +221,12 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 	sh->stats.commands++;
 	sh->stats.errors += w.nerr;
 	sh->stats.dirty += ctx.dirty;
+	if (ctx.flags & CTX_BLOCKED) {
+		ASSERT(res);	/* only callers that can park a waiter run blocking commands */
+		res->blocked = true;
+		res->deadline = ctx.block_deadline;
+		res->null_array = ctx.block_null_array;
+	}
 }
 
 /* --- hops --- */
@@ -271,6 +280,42 @@ void shard_hop_send(struct shard *sh, int target, void *cookie, const struct cmd
 	sh->stats.hops_out++;
 }
 
+void shard_hop_reply(struct shard *sh, int target, void *cookie, const char *p, size_t len)
+{
+	struct hop_batch *b = shard_out_batch(sh, target);
+	struct hop_op op = { .kind = HOP_REPLY, .cookie = cookie, .len = (uint32_t)len };
+
+	sbuf_append(&b->data, &op, sizeof(op));
+	sbuf_append(&b->data, p, len);
+	hop_pad(&b->data);
+}
+
+void shard_hop_cancel(struct shard *sh, int target, void *cookie)
+{
+	struct hop_batch *b = shard_out_batch(sh, target);
+	struct hop_op op = { .kind = HOP_CANCEL, .cookie = cookie };
+
+	sbuf_append(&b->data, &op, sizeof(op));
+}
+
+void shard_block_timer(struct shard *sh, int64_t deadline_ms)
+{
+	struct io_uring_sqe *sqe;
+	int64_t rel;
+
+	if (!deadline_ms || (sh->block_timer_at && sh->block_timer_at <= deadline_ms))
+		return;
+	sh->block_timer_at = deadline_ms;
+	rel = deadline_ms - kv_now_ms;
+	if (rel < 1)
+		rel = 1;
+	sh->block_ts.tv_sec = rel / 1000;
+	sh->block_ts.tv_nsec = (rel % 1000) * 1000000;
+	sqe = shard_sqe(sh);
+	io_uring_prep_timeout(sqe, &sh->block_ts, 0, 0);
+	io_uring_sqe_set_data64(sqe, UD_BLOCK_TIMER);
+}
+
 /* Runs a request op from another shard and appends the reply op to the
  * batch going back to it. */
 static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, const char *p)
@@ -278,6 +323,7 @@ static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, co
 	struct hop_batch *rb = shard_out_batch(sh, src);
 	struct hop_op rop = { .kind = HOP_REPLY, .cookie = op->cookie };
 	const struct cmd_def *cmd = cmd_by_id((int)op->cmd_id);
+	struct exec_result res;
 	uint32_t argc, off = 4;
 	size_t hdr;
 
@@ -297,11 +343,19 @@ static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, co
 	hdr = rb->data.len;
 	sbuf_append(&rb->data, &rop, sizeof(rop));
 	shard_exec(sh, NULL, cmd, (int)argc, sh->hop_argv, op->dbid, op->proto, op->ctxflags,
-		   &rb->data);
-	rop.len = (uint32_t)(rb->data.len - hdr - sizeof(rop));
-	memcpy(rb->data.p + hdr, &rop, sizeof(rop));
-	hop_pad(&rb->data);
+		   &rb->data, &res);
 	sh->stats.hops_in++;
+	if (res.blocked) {
+		/* No reply until the waiter is served or times out. */
+		rb->data.len = hdr;
+		block_add(sh, cmd, (int)argc, sh->hop_argv, op->dbid, op->proto, op->ctxflags,
+			  res.deadline, res.null_array, src, op->cookie);
+	} else {
+		rop.len = (uint32_t)(rb->data.len - hdr - sizeof(rop));
+		memcpy(rb->data.p + hdr, &rop, sizeof(rop));
+		hop_pad(&rb->data);
+	}
+	block_serve_ready(sh);
 }
 
 static void shard_run_batch(struct shard *sh, struct hop_batch *b)
@@ -315,6 +369,8 @@ static void shard_run_batch(struct shard *sh, struct hop_batch *b)
 		off += sizeof(op);
 		if (op.kind == HOP_REQ)
 			shard_run_hop(sh, b->src, &op, b->data.p + off);
+		else if (op.kind == HOP_CANCEL)
+			block_cancel(sh, b->src, op.cookie);
 		else
 			client_apply_hop_reply(op.cookie, b->data.p + off, op.len);
 		off += (op.len + 7) & ~(size_t)7;
@@ -471,6 +527,7 @@ static void shard_cron(struct shard *sh)
 			if (util_monotonic_us() - t0 > 1000)
 				break;
 	}
+	shard_block_timer(sh, block_expire(sh));
 	client_cron(sh);
 	mem_used_peak_update();
 }
@@ -493,6 +550,11 @@ static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
 		if (!atomic_load(&srv.stop))
 			shard_arm_event(sh);
 		return;
+	case UD_BLOCK_TIMER:
+		sh->block_timer_at = 0;
+		kv_clock_update();
+		shard_block_timer(sh, block_expire(sh));
+		return;
 	case 0:
 		return;
 	}
@@ -509,8 +571,10 @@ int shard_setup(struct shard *sh, int id)
 	if (sh->event_fd < 0)
 		return -errno;
 	sh->dbs = mem_calloc((size_t)cfg.databases, sizeof(*sh->dbs));
-	for (int i = 0; i < cfg.databases; i++)
+	for (int i = 0; i < cfg.databases; i++) {
 		kv_db_init(&sh->dbs[i], i, &sh->kstats);
+		sh->dbs[i].owner = id;
+	}
 	sh->cmdstats = mem_calloc((size_t)cmd_count_all(), sizeof(*sh->cmdstats));
 	return 0;
 }
@@ -569,6 +633,7 @@ void *shard_main(void *arg)
 		}
 		io_uring_cq_advance(&sh->ring, n);
 		shard_drain_inbox(sh);
+		client_run_resumed(sh);
 		shard_flush_hops(sh);
 		client_flush_dirty(sh);
 		if (n)
@@ -585,5 +650,6 @@ void *shard_main(void *arg)
 	io_uring_queue_exit(&sh->ring);	/* cancels every operation in flight */
 	client_close_all(sh);
 	shard_free_batches(sh);
+	block_free_all(sh);
 	return NULL;
 }

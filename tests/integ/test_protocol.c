@@ -94,6 +94,15 @@ static void *conn_worker_main(void *arg)
 	redisContext *c = harness_try_connect(srv);
 
 	w->connected = c != NULL;
+	if (c) {
+		/* A finished TCP handshake only means the kernel queued the
+		 * connection; an answered PING means the server accepted it. */
+		redisReply *r = cmd(c, "PING");
+
+		w->connected = r && r->type == REDIS_REPLY_STATUS;
+		if (r)
+			freeReplyObject(r);
+	}
 	/* Everyone is connected: main counts connected_clients. */
 	pthread_barrier_wait(w->barrier);
 	pthread_barrier_wait(w->barrier);
