@@ -60,6 +60,8 @@ struct cmd_arg {
 /* strata's routing flags (not shown by COMMAND INFO). */
 #define CMD_ALL_SHARDS		(1u << 24)	/* needs every shard parked */
 #define CMD_CONTAINER		(1u << 25)	/* dispatches on argv[1] to subcmds */
+#define CMD_PARK_KEYS		(1u << 26)	/* runs on the client's thread with its keys'
+						 * shards parked, even if only one (WATCH) */
 
 /* ACL categories (names as COMMAND INFO prints them, "@keyspace"...). */
 enum {

@@ -11,6 +11,8 @@
  */
 #include "server.h"
 #include "block.h"
+#include "multi.h"
+#include "pubsub.h"
 #include "conn.h"
 #include "cfg.h"
 #include "cmd.h"
@@ -57,6 +59,14 @@ static void ping_cmd(struct cmd_ctx *ctx)
 		cmd_reply_arity(ctx);
 		return;
 	}
+	if (ctx->cl && ctx->w->proto == RESP2 && pubsub_count(ctx->cl)) {
+		/* A subscribed RESP2 client gets PING's answer as a message. */
+		resp_w_array(ctx->w, 2);
+		resp_w_bulk_cstr(ctx->w, "pong");
+		resp_w_bulk(ctx->w, ctx->argc == 2 ? ctx->argv[1].p : "",
+			    ctx->argc == 2 ? ctx->argv[1].len : 0);
+		return;
+	}
 	if (ctx->argc == 2)
 		resp_w_bulk(ctx->w, ctx->argv[1].p, ctx->argv[1].len);
 	else
@@ -78,6 +88,9 @@ static void reset_cmd(struct cmd_ctx *ctx)
 {
 	struct client *c = ctx->cl;
 
+	multi_discard(c);
+	multi_unwatch(c);
+	pubsub_unsubscribe_all(c, false);
 	c->dbid = 0;
 	c->proto = RESP2;
 	c->flags &= ~(CL_NO_EVICT | CL_NO_TOUCH | CL_REPLY_OFF | CL_REPLY_SKIP | CL_REPLY_SKIP_NEXT);

@@ -21,6 +21,8 @@
  */
 #include "conn.h"
 #include "block.h"
+#include "multi.h"
+#include "pubsub.h"
 #include "cfg.h"
 #include "log.h"
 #include "mem.h"
@@ -44,8 +46,9 @@
 struct io_uring_sqe *shard_sqe(struct shard *sh);
 static void client_process(struct client *c);
 static void client_arm_recv(struct client *c);
+static struct sbuf *client_out(struct client *c);
 
-static void client_mark_dirty(struct client *c)
+void client_mark_dirty(struct client *c)
 {
 	if (c->flags & CL_DIRTY)
 		return;
@@ -121,6 +124,9 @@ static void client_free(struct client *c)
 	struct shard *sh = c->sh;
 	struct outseg *s = c->seg_head;
 
+	multi_discard(c);
+	multi_unwatch(c);
+	pubsub_unsubscribe_all(c, false);
 	sh->clients[c->slot] = sh->clients[--sh->nclients];
 	sh->clients[c->slot]->slot = c->slot;
 
@@ -197,6 +203,20 @@ void client_close_all(struct shard *sh)
 }
 
 /* --- output --- */
+
+size_t client_pending_output(const struct client *c)
+{
+	size_t n = c->wbuf.len + (c->sending.len - c->sent);
+
+	for (const struct outseg *s = c->seg_head; s; s = s->next)
+		n += s->buf.len;
+	return n;
+}
+
+struct sbuf *client_out_buf(struct client *c)
+{
+	return client_out(c);
+}
 
 /* Where the reply of a command run now must go to stay in order. */
 static struct sbuf *client_out(struct client *c)
@@ -481,24 +501,54 @@ enum dispatch {
 };
 
 /* Runs or routes one command. */
+/* An error that refuses the command: inside MULTI it also dooms EXEC. */
+static void client_reject(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void client_reject(struct client *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	client_reply_error(c, "%s", msg);
+	if (c->flags & CL_MULTI)
+		c->flags |= CL_MULTI_ERR;
+}
+
+/* Commands that run at once even inside MULTI. */
+static bool is_tx_control(const struct cmd_def *cmd)
+{
+	static const char *const names[] = { "exec", "discard", "multi", "watch", "quit", "reset" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(cmd->name, names[i]))
+			return true;
+	return false;
+}
+
+/* Runs or routes one command. */
 static enum dispatch client_dispatch(struct client *c, int argc, const struct cmd_arg *argv)
 {
 	const struct cmd_def *cmd = cmd_lookup(argv[0].p, argv[0].len);
 	struct shard *sh = c->sh;
 	uint64_t mask, self = 1ull << sh->id;
 	uint32_t ctxflags = (c->flags & CL_NO_TOUCH) ? CTX_NO_TOUCH : 0;
+	bool discard, is_exec, parked;
 	char name[128];
-	bool discard;
 
 	if (!cmd) {
 		client_unknown_command(c, argc, argv);
+		if (c->flags & CL_MULTI)
+			c->flags |= CL_MULTI_ERR;
 		return DISPATCH_DONE;
 	}
 	if ((cmd->flags & CMD_CONTAINER) && !(argc == 1 && cmd->fn)) {
 		const struct cmd_def *sub;
 
 		if (argc < 2) {
-			client_reply_error(c, "wrong number of arguments for '%s' command", cmd->name);
+			client_reject(c, "wrong number of arguments for '%s' command", cmd->name);
 			return DISPATCH_DONE;
 		}
 		sub = cmd_lookup_sub(cmd, argv[1].p, argv[1].len);
@@ -510,15 +560,15 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 				up[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ?
 					       cmd->name[i] - 32 : cmd->name[i]);
 			up[i] = '\0';
-			client_reply_error(c, "unknown subcommand '%.*s'. Try %s HELP.",
-					   (int)MIN(argv[1].len, (size_t)128), argv[1].p, up);
+			client_reject(c, "unknown subcommand '%.*s'. Try %s HELP.",
+				      (int)MIN(argv[1].len, (size_t)128), argv[1].p, up);
 			return DISPATCH_DONE;
 		}
 		cmd = sub;
 	}
 	if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
-		client_reply_error(c, "wrong number of arguments for '%s' command",
-				   cmd_fullname(cmd, name, sizeof(name)));
+		client_reject(c, "wrong number of arguments for '%s' command",
+			      cmd_fullname(cmd, name, sizeof(name)));
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		return DISPATCH_DONE;
 	}
@@ -526,18 +576,46 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		struct resp_w w = { .b = client_out(c), .proto = c->proto };
 
 		resp_w_error(&w, "-NOAUTH Authentication required.");
+		if (c->flags & CL_MULTI)
+			c->flags |= CL_MULTI_ERR;
 		sh->stats.errors++;
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		client_mark_dirty(c);
 		return DISPATCH_DONE;
 	}
+	if (c->proto == RESP2 && pubsub_count(c) && !pubsub_allowed_in_context(cmd)) {
+		client_reject(c, "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+			      "PING / QUIT / RESET are allowed in this context",
+			      cmd_fullname(cmd, name, sizeof(name)));
+		sh->cmdstats[cmd_id(cmd)].rejected++;
+		return DISPATCH_DONE;
+	}
+	if ((c->flags & CL_MULTI) && !is_tx_control(cmd)) {
+		struct resp_w w = { .b = client_out(c), .proto = c->proto };
 
-	if (cmd->flags & CMD_ALL_SHARDS)
+		if (cmd->flags & CMD_NO_MULTI) {
+			client_reject(c, "Command not allowed inside a transaction");
+			return DISPATCH_DONE;
+		}
+		multi_queue(c, cmd, argc, argv);
+		resp_w_simple(&w, "QUEUED");
+		client_mark_dirty(c);
+		return DISPATCH_DONE;
+	}
+
+	is_exec = !strcmp(cmd->name, "exec");
+	if (is_exec)
+		mask = ((c->flags & CL_MULTI) ? multi_exec_mask(c) : 0) | self;
+	else if (cmd->flags & CMD_ALL_SHARDS)
 		mask = srv.nshards >= 64 ? ~0ull : (1ull << srv.nshards) - 1;
 	else
 		mask = client_key_mask(cmd, argc, argv);
-	if (mask & (mask - 1)) {
-		/* Several shards: wait for our hops, then run parked. */
+	/* Run here with other shards parked: keys on several shards, or a
+	 * command that must run on the client's thread (EXEC, WATCH). */
+	parked = (mask & ~self) &&
+		 ((mask & (mask - 1)) || is_exec || (cmd->flags & CMD_PARK_KEYS));
+	if (parked) {
+		/* Wait for our hops, so our earlier commands have taken effect. */
 		if (c->hops)
 			return DISPATCH_RETRY;
 		if (cmd->flags & CMD_BLOCKING)
@@ -549,7 +627,7 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		c->flags |= CL_REPLY_SKIP;
 	}
 	c->last_cmd = cmd;
-	if (mask && !(mask & (mask - 1)) && mask != self) {
+	if (!parked && mask && mask != self) {
 		int target = __builtin_ctzll(mask);
 		struct outseg *s;
 
@@ -569,7 +647,6 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 	{
 		struct sbuf *out = client_out(c);
 		size_t before = out->len;
-		bool parked = mask & (mask - 1);
 		struct exec_result res;
 
 		if (parked) {
@@ -703,12 +780,13 @@ void client_info_line(struct client *c, struct sbuf *out)
 	flags[nf] = '\0';
 	sbuf_printf(out,
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-		    "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
+		    "sub=%d psub=%d ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
 		    "rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu tot-mem=%zu events=r cmd=%s "
 		    "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		    (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-		    flags, c->dbid, c->rbuf.len - c->rpos, c->rbuf.cap - c->rbuf.len,
+		    flags, c->dbid, c->nsub, c->npsub, (c->flags & CL_MULTI) ? c->nmq : -1,
+		    c->rbuf.len - c->rpos, c->rbuf.cap - c->rbuf.len,
 		    c->rbuf.cap, c->rbuf.len, c->wbuf.len, c->seg_head ? 1 : 0,
 		    c->wbuf.cap + c->sending.cap, sizeof(*c) + c->rbuf.cap + c->wbuf.cap + c->sending.cap,
 		    c->last_cmd ? cmd_fullname(c->last_cmd, cmdname, sizeof(cmdname)) : "NULL",

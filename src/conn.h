@@ -28,6 +28,8 @@
 #define CL_AUTHED		0x800	/* authenticated (or no password needed) */
 #define CL_CLOSE_ASAP		0x1000	/* killed: close without sending more */
 #define CL_RESUME		0x2000	/* on the shard's resume list */
+#define CL_MULTI		0x4000	/* inside MULTI: commands are queued */
+#define CL_MULTI_ERR		0x8000	/* a command was refused while queuing: EXEC aborts */
 
 struct outseg {
 	struct outseg *next;
@@ -71,7 +73,21 @@ struct client {
 	const struct cmd_def *last_cmd;	/* for CLIENT LIST cmd= */
 	struct outseg *block_cookie;	/* pending reply of a blocked command, or NULL */
 	int block_shard;		/* shard holding its waiter */
-	uint64_t nmulti;		/* unused: MULTI is not implemented */
+	/* MULTI / WATCH (multi.c) */
+	struct mq_cmd *mq;		/* queued commands */
+	int nmq, capmq;
+	struct watch_state *ws;		/* shared with watch registries, or NULL */
+	uint64_t watch_mask;		/* shards holding watched keys */
+	/* pub/sub (pubsub.c) */
+	struct psub *subs;		/* channels and patterns */
+	int nsub, npsub;
+	int64_t soft_since_ms;		/* over the soft output limit since */
 };
+
+/* Where a reply written now goes to stay in order (for pub/sub pushes). */
+struct sbuf *client_out_buf(struct client *c);
+void client_mark_dirty(struct client *c);
+/* Bytes of output not yet handed to the kernel or still being sent. */
+size_t client_pending_output(const struct client *c);
 
 #endif

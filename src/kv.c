@@ -237,6 +237,13 @@ void kv_db_swap(struct kv_db *a, struct kv_db *b)
 {
 	struct kv_db t = *a;
 
+	/* Watched keys that exist on either side change, before and after. */
+	if (kv_server_hooks && kv_server_hooks->flushed) {
+		if (a->nwatch)
+			kv_server_hooks->flushed(a);
+		if (b->nwatch)
+			kv_server_hooks->flushed(b);
+	}
 	a->dict = b->dict;
 	a->vol = b->vol;
 	a->nvol = b->nvol;
@@ -249,6 +256,12 @@ void kv_db_swap(struct kv_db *a, struct kv_db *b)
 	b->capvol = t.capvol;
 	b->avg_ttl = t.avg_ttl;
 	b->expire_cursor = t.expire_cursor;
+	if (kv_server_hooks && kv_server_hooks->flushed) {
+		if (a->nwatch)
+			kv_server_hooks->flushed(a);
+		if (b->nwatch)
+			kv_server_hooks->flushed(b);
+	}
 }
 
 /* --- the volatile vector --- */

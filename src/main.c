@@ -10,6 +10,7 @@
  */
 #include "server.h"
 #include "block.h"
+#include "multi.h"
 #include "cfg.h"
 #include "cmd.h"
 #include "log.h"
@@ -34,6 +35,8 @@
 
 static const struct kv_server_hooks server_kv_hooks = {
 	.ready = block_key_ready,
+	.modified = multi_key_modified,
+	.flushed = multi_db_flushed,
 };
 
 static void usage(void)

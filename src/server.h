@@ -47,6 +47,7 @@ struct client;
 struct hop_batch;
 struct bkey;
 struct waiter;
+struct psub;
 
 /* What shard_exec() tells its caller beyond the reply. */
 struct exec_result {
@@ -106,6 +107,10 @@ struct shard {
 	 * shard echoes it in park_ack and spins until park_req changes. */
 	_Atomic uint64_t park_req;
 	_Atomic uint64_t park_ack;
+
+	/* Pub/sub (pubsub.c): channels with subscribers here, and patterns. */
+	struct dict *ps_channels;
+	struct psub *ps_patterns;
 
 	/* Blocked clients (block.c). */
 	struct waiter *waiters, *waiters_tail;	/* every waiter on our keys */

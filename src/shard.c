@@ -20,6 +20,8 @@
  */
 #include "server.h"
 #include "block.h"
+#include "multi.h"
+#include "pubsub.h"
 #include "conn.h"
 #include "cfg.h"
 #include "log.h"
@@ -528,6 +530,7 @@ static void shard_cron(struct shard *sh)
 				break;
 	}
 	shard_block_timer(sh, block_expire(sh));
+	multi_sweep(sh);
 	client_cron(sh);
 	mem_used_peak_update();
 }
@@ -651,5 +654,7 @@ void *shard_main(void *arg)
 	client_close_all(sh);
 	shard_free_batches(sh);
 	block_free_all(sh);
+	multi_free_all(sh);
+	pubsub_free_all(sh);
 	return NULL;
 }
