@@ -152,7 +152,7 @@ static void client_free(struct client *c)
 
 static void client_try_free(struct client *c)
 {
-	if ((c->flags & CL_CLOSING) && !(c->flags & (CL_DIRTY | CL_RESUME)) &&
+	if ((c->flags & CL_CLOSING) && !(c->flags & (CL_DIRTY | CL_RESUME | CL_PARKQ)) &&
 	    c->inflight == 0 && c->hops == 0)
 		client_free(c);
 }
@@ -198,6 +198,7 @@ void client_close_all(struct shard *sh)
 	}
 	sh->dirty = NULL;
 	sh->resume = NULL;
+	sh->parkq = NULL;
 	mem_free(sh->clients);
 	sh->clients = NULL;
 }
@@ -290,6 +291,54 @@ void client_apply_hop_reply(void *cookie, const char *p, size_t len)
 		c->resume_next = c->sh->resume;
 		c->sh->resume = c;
 	}
+}
+
+/*
+ * One parking window for every client that queued a multi-shard command this
+ * turn: park the union of their shards once, then let each client run on
+ * from its queued command. Commands that need shards outside the window
+ * queue again for the next turn. At -P 16 this turns hundreds of park/unpark
+ * round trips into one.
+ */
+void client_run_parkq(struct shard *sh)
+{
+	uint64_t mask = sh->parkq_mask | (1ull << sh->id);
+	struct client **batch;
+	int n = 0;
+
+	if (!sh->parkq)
+		return;
+	/* Snapshot the queue: a client may queue itself again while it runs. */
+	for (struct client *c = sh->parkq; c; c = c->parkq_next)
+		n++;
+	batch = mem_alloc((size_t)n * sizeof(*batch));
+	n = 0;
+	for (struct client *c = sh->parkq; c; c = c->parkq_next) {
+		c->flags &= ~CL_PARKQ;
+		batch[n++] = c;
+	}
+	sh->parkq = NULL;
+	sh->parkq_mask = 0;
+	shard_park(sh, mask);
+	sh->parked_mask = mask;
+	for (int i = 0; i < n; i++) {
+		struct client *c = batch[i];
+
+		c->flags &= ~CL_PAUSED;
+		if (!(c->flags & CL_CLOSING))
+			client_process(c);
+	}
+	sh->parked_mask = 0;
+	shard_unpark(sh, mask);
+	for (int i = 0; i < n; i++) {
+		struct client *c = batch[i];
+
+		if (c->flags & CL_CLOSING)
+			client_try_free(c);
+		else
+			client_arm_recv(c);
+	}
+	mem_free(batch);
 }
 
 void client_run_resumed(struct shard *sh)
@@ -613,11 +662,24 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 	/* Run here with other shards parked: keys on several shards, or a
 	 * command that must run on the client's thread (EXEC, WATCH). */
 	parked = (mask & ~self) &&
-		 ((mask & (mask - 1)) || is_exec || (cmd->flags & CMD_PARK_KEYS));
+		 ((mask & (mask - 1)) || is_exec || (cmd->flags & CMD_PARK_KEYS) ||
+		  /* inside a window, a parked shard's key needs no hop */
+		  (!c->hops && !(mask & ~sh->parked_mask) && !(cmd->flags & CMD_BLOCKING)));
 	if (parked) {
 		/* Wait for our hops, so our earlier commands have taken effect. */
 		if (c->hops)
 			return DISPATCH_RETRY;
+		if ((mask | self) & ~sh->parked_mask) {
+			/* Not inside a window covering these shards: join the next
+			 * one, run for all queued clients at the end of the turn. */
+			if (!(c->flags & CL_PARKQ)) {
+				c->flags |= CL_PARKQ;
+				c->parkq_next = sh->parkq;
+				sh->parkq = c;
+			}
+			sh->parkq_mask |= mask;
+			return DISPATCH_RETRY;
+		}
 		if (cmd->flags & CMD_BLOCKING)
 			ctxflags |= CTX_NO_BLOCK;	/* no waiting across shards: answer now, as in MULTI */
 	}
@@ -649,10 +711,8 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		size_t before = out->len;
 		struct exec_result res;
 
-		if (parked) {
-			shard_park(sh, mask);
-			ctxflags |= CTX_PARKED;
-		}
+		if (parked)
+			ctxflags |= CTX_PARKED;	/* inside the window of client_run_parkq */
 		shard_exec(sh, c, cmd, argc, argv, c->dbid, c->proto, ctxflags, out, &res);
 		if (res.blocked) {
 			/* Only a single-shard command blocks, and it is ours. */
@@ -666,8 +726,6 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		/* Serve clients blocked on keys this command pushed to, while the
 		 * shards holding them are still parked. */
 		block_serve_ready(sh);
-		if (parked)
-			shard_unpark(sh, mask);
 		if (res.blocked)
 			return DISPATCH_PAUSE;
 		/* The command may have changed the reply mode (CLIENT REPLY). */

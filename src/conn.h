@@ -30,6 +30,7 @@
 #define CL_RESUME		0x2000	/* on the shard's resume list */
 #define CL_MULTI		0x4000	/* inside MULTI: commands are queued */
 #define CL_MULTI_ERR		0x8000	/* a command was refused while queuing: EXEC aborts */
+#define CL_PARKQ		0x10000	/* on the shard's park queue */
 
 struct outseg {
 	struct outseg *next;
@@ -64,6 +65,7 @@ struct client {
 
 	struct client *dirty_next;	/* link in sh->dirty */
 	struct client *resume_next;	/* link in sh->resume */
+	struct client *parkq_next;	/* link in sh->parkq */
 	char *name;			/* CLIENT SETNAME, or NULL */
 	char *lib_name, *lib_ver;	/* CLIENT SETINFO */
 	char addr[64];			/* peer ip:port */

@@ -107,6 +107,13 @@ struct shard {
 	 * shard echoes it in park_ack and spins until park_req changes. */
 	_Atomic uint64_t park_req;
 	_Atomic uint64_t park_ack;
+	_Atomic uint32_t park_seq;	/* bumped on every release: the futex word */
+	_Atomic uint32_t park_sleeping;	/* 1 while waiting on park_seq */
+	/* Batched parking: clients whose next command needs other shards
+	 * parked, run together in one parking window at the end of the turn. */
+	struct client *parkq;
+	uint64_t parkq_mask;		/* shards their commands need */
+	uint64_t parked_mask;		/* shards parked right now by us (window), 0 if none */
 
 	/* Pub/sub (pubsub.c): channels with subscribers here, and patterns. */
 	struct dict *ps_channels;
@@ -152,7 +159,8 @@ void shard_wake(struct shard *sh);
 /* Owner shard of a key. */
 int shard_of_key(const char *key, size_t klen);
 /* Parks every shard in mask other than sh (the caller's); returns after all
- * acknowledged. shard_unpark() releases them. Must be called on sh's thread. */
+ * acknowledged. shard_unpark() releases them. Must be called on sh's thread,
+ * never inside a command (see client_run_parkq). */
 void shard_park(struct shard *sh, uint64_t mask);
 void shard_unpark(struct shard *sh, uint64_t mask);
 /* Honours a pending park request (called at safe points). */
@@ -183,6 +191,8 @@ void client_apply_hop_reply(void *cookie, const char *p, size_t len);
 void client_flush_dirty(struct shard *sh);
 /* Runs the clients whose pause ended during this turn. */
 void client_run_resumed(struct shard *sh);
+/* Runs the clients queued for a parking window, in one window. */
+void client_run_parkq(struct shard *sh);
 void client_cron(struct shard *sh);
 void client_close(struct client *c);
 void client_close_all(struct shard *sh);

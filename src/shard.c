@@ -30,7 +30,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -114,6 +116,24 @@ struct io_uring_sqe *shard_sqe(struct shard *sh)
 
 /* --- parking --- */
 
+static void futex_wait32(_Atomic uint32_t *addr, uint32_t val)
+{
+	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake32(_Atomic uint32_t *addr)
+{
+	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/*
+ * A parked shard spins briefly, then sleeps on a futex: a coordinator that
+ * runs a batch of parked commands may hold us for hundreds of microseconds,
+ * and on a machine with few cores our spinning would take the core it needs.
+ * park_seq changes on every release; the sleeper waits on it, and the
+ * coordinator wakes it only if it announced it sleeps (park_sleeping), with
+ * sequentially consistent accesses on both sides (Dekker).
+ */
 void shard_check_park(struct shard *sh)
 {
 	uint64_t req = atomic_load_explicit(&sh->park_req, memory_order_acquire);
@@ -126,8 +146,18 @@ void shard_check_park(struct shard *sh)
 
 		/* Release: our writes so far are visible to the coordinator. */
 		atomic_store_explicit(&sh->park_ack, req, memory_order_release);
-		while ((next = atomic_load_explicit(&sh->park_req, memory_order_acquire)) == req)
-			spin_wait(&spins);
+		while ((next = atomic_load_explicit(&sh->park_req, memory_order_acquire)) == req) {
+			if (++spins < 2000) {
+				cpu_relax();
+				continue;
+			}
+			uint32_t seq = atomic_load(&sh->park_seq);
+
+			atomic_store(&sh->park_sleeping, 1);
+			if (atomic_load(&sh->park_req) == req)
+				futex_wait32(&sh->park_seq, seq);
+			atomic_store(&sh->park_sleeping, 0);
+		}
 		req = next;
 	}
 	kv_clock_update();
@@ -166,7 +196,12 @@ void shard_unpark(struct shard *sh, uint64_t mask)
 	for (int i = 0; i < srv.nshards; i++) {
 		if (i == sh->id || !(mask & (1ull << i)))
 			continue;
-		atomic_store_explicit(&srv.shards[i].park_req, 0, memory_order_release);
+		struct shard *t = &srv.shards[i];
+
+		atomic_store(&t->park_req, 0);
+		atomic_fetch_add(&t->park_seq, 1);
+		if (atomic_load(&t->park_sleeping))
+			futex_wake32(&t->park_seq);
 	}
 	atomic_store_explicit(&srv.coord_token, -1, memory_order_release);
 }
@@ -637,6 +672,7 @@ void *shard_main(void *arg)
 		io_uring_cq_advance(&sh->ring, n);
 		shard_drain_inbox(sh);
 		client_run_resumed(sh);
+		client_run_parkq(sh);
 		shard_flush_hops(sh);
 		client_flush_dirty(sh);
 		if (n)
