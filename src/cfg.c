@@ -286,8 +286,8 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_ENUM("blob-fsync", blob_fsync, "everysec", cfg_fsync_names, NULL),
 	OPT_MEM("blob-max-bytes", blob_max_bytes, "0", 0, LLONG_MAX, 0, NULL),
 	/* data type encodings */
-	OPT_INT("hash-max-listpack-entries", hash_max_listpack_entries, "128", 0, INT_MAX, 0, NULL),
-	OPT_INT("hash-max-ziplist-entries", hash_max_listpack_entries, "128", 0, INT_MAX, 0, NULL),
+	OPT_INT("hash-max-listpack-entries", hash_max_listpack_entries, "512", 0, INT_MAX, 0, NULL),
+	OPT_INT("hash-max-ziplist-entries", hash_max_listpack_entries, "512", 0, INT_MAX, 0, NULL),
 	OPT_MEM("hash-max-listpack-value", hash_max_listpack_value, "64", 0, LLONG_MAX, 0, NULL),
 	OPT_MEM("hash-max-ziplist-value", hash_max_listpack_value, "64", 0, LLONG_MAX, 0, NULL),
 	OPT_INT("set-max-intset-entries", set_max_intset_entries, "512", 0, INT_MAX, 0, NULL),

@@ -72,7 +72,7 @@ struct strata_cfg {
 	long long blob_max_bytes;	/* 0 = unlimited */
 	/* encodings of the data types (Redis names; the *-ziplist-* spellings
 	 * are aliases of the *-listpack-* ones) */
-	int hash_max_listpack_entries;	/* 128 */
+	int hash_max_listpack_entries;	/* 512 */
 	long long hash_max_listpack_value; /* 64 */
 	int set_max_intset_entries;	/* 512 */
 	int zset_max_listpack_entries;	/* 128 */

@@ -339,7 +339,7 @@ static void keys_cmd_scan(struct cmd_ctx *ctx)
 		resp_w_error(ctx->w, "invalid cursor");
 		return;
 	}
-	for (int i = 2; i < ctx->argc; i++) {
+	for (int i = 2; i < ctx->argc; i += 2) {
 		bool has_arg = i + 1 < ctx->argc;
 
 		if (has_arg && cmd_arg_is(ctx, i, "count")) {
@@ -363,7 +363,6 @@ static void keys_cmd_scan(struct cmd_ctx *ctx)
 			cmd_reply_syntax(ctx);
 			return;
 		}
-		i++;
 	}
 
 	/* As Redis: stop once COUNT entries were seen, or after 10 * COUNT

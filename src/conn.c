@@ -205,6 +205,56 @@ void client_close_all(struct shard *sh)
 
 /* --- output --- */
 
+#define SEG_FREE_MAX 256	/* output segments kept for reuse per shard */
+#define SEG_BUF_KEEP 4096	/* a reused segment keeps a buffer up to this */
+
+/* Output segments are recycled per shard: a hop makes one, and at -P 16
+ * half the commands hop, so malloc/free per segment showed in profiles. */
+static struct outseg *seg_get(struct client *c)
+{
+	struct shard *sh = c->sh;
+	struct outseg *s = sh->seg_free;
+
+	if (s) {
+		sh->seg_free = s->next;
+		sh->nseg_free--;
+		s->buf.len = 0;
+	} else {
+		s = mem_calloc(1, sizeof(*s));
+	}
+	s->next = NULL;
+	s->c = c;
+	s->pending = false;
+	s->discard = false;
+	return s;
+}
+
+static void seg_put(struct shard *sh, struct outseg *s)
+{
+	if (sh->nseg_free >= SEG_FREE_MAX) {
+		sbuf_free(&s->buf);
+		mem_free(s);
+		return;
+	}
+	if (s->buf.cap > SEG_BUF_KEEP)
+		sbuf_free(&s->buf);
+	s->next = sh->seg_free;
+	sh->seg_free = s;
+	sh->nseg_free++;
+}
+
+void client_free_segs(struct shard *sh)
+{
+	while (sh->seg_free) {
+		struct outseg *s = sh->seg_free;
+
+		sh->seg_free = s->next;
+		sbuf_free(&s->buf);
+		mem_free(s);
+	}
+	sh->nseg_free = 0;
+}
+
 size_t client_pending_output(const struct client *c)
 {
 	size_t n = c->wbuf.len + (c->sending.len - c->sent);
@@ -228,8 +278,7 @@ static struct sbuf *client_out(struct client *c)
 		return &c->wbuf;
 	if (!c->seg_tail->pending)
 		return &c->seg_tail->buf;
-	s = mem_calloc(1, sizeof(*s));
-	s->c = c;
+	s = seg_get(c);
 	c->seg_tail->next = s;
 	c->seg_tail = s;
 	return &s->buf;
@@ -237,9 +286,8 @@ static struct sbuf *client_out(struct client *c)
 
 static struct outseg *client_add_pending(struct client *c, bool discard)
 {
-	struct outseg *s = mem_calloc(1, sizeof(*s));
+	struct outseg *s = seg_get(c);
 
-	s->c = c;
 	s->pending = true;
 	s->discard = discard;
 	if (c->seg_tail)
@@ -261,8 +309,7 @@ static void client_drain_segs(struct client *c)
 		c->seg_head = s->next;
 		if (!c->seg_head)
 			c->seg_tail = NULL;
-		sbuf_free(&s->buf);
-		mem_free(s);
+		seg_put(c->sh, s);
 	}
 }
 
@@ -273,9 +320,20 @@ void client_apply_hop_reply(void *cookie, const char *p, size_t len)
 
 	if (s == c->block_cookie)
 		c->block_cookie = NULL;
-	if (!s->discard && !(c->flags & CL_CLOSING))
-		sbuf_append(&s->buf, p, len);
-	s->pending = false;
+	if (s == c->seg_head) {
+		/* The common case: the oldest reply we wait for. It goes
+		 * straight to wbuf, with no stop in the segment. */
+		if (!s->discard && !(c->flags & CL_CLOSING))
+			sbuf_append(&c->wbuf, p, len);
+		c->seg_head = s->next;
+		if (!c->seg_head)
+			c->seg_tail = NULL;
+		seg_put(c->sh, s);
+	} else {
+		if (!s->discard && !(c->flags & CL_CLOSING))
+			sbuf_append(&s->buf, p, len);
+		s->pending = false;
+	}
 	c->hops--;
 	client_drain_segs(c);
 	if (c->flags & CL_CLOSING) {

@@ -33,8 +33,9 @@ struct resp_arg {
 enum resp_status {
 	RESP_DONE = 0,		/* a command is complete: *argc args, *consumed bytes */
 	RESP_NEED_MORE = 1,	/* wait for more bytes; state kept in the parser */
-	RESP_NEED_ARGV = 2,	/* argv is too small: grow it to resp_parser.argc entries
-				 * (keeping the entries already filled) and call again */
+	RESP_NEED_ARGV = 2,	/* argv is full: grow it, toward resp_parser.argc
+				 * entries (keeping the entries already filled),
+				 * and call again */
 	RESP_ERROR = -1,	/* protocol error: resp_parser.err says which */
 };
 
@@ -89,8 +90,14 @@ void resp_parser_reset(struct resp_parser *p, size_t start);
  *    inline line or a multibulk count <= 0 is a command with no arguments,
  *    which Redis skips silently; the caller skips it too.
  *  - RESP_NEED_MORE: everything so far is valid; call again with the same
- *    buf (possibly grown, same offsets) when more bytes arrived.
- *  - RESP_NEED_ARGV: grow argv to at least p->argc entries and call again.
+ *    buf (possibly grown, same offsets) and argv entries when more bytes
+ *    arrived.
+ *  - RESP_NEED_ARGV: argv has no room for the next argument; grow it,
+ *    keeping the entries filled, and call again. p->argc is the announced
+ *    count, which a multibulk client chooses (up to max_args): grow
+ *    geometrically toward it, e.g. to MIN(2 * cap, p->argc), so memory follows
+ *    the arguments actually received; a caller that grows less than p->argc
+ *    is simply asked again when the room runs out.
  *  - RESP_ERROR: p->err is set; the connection must be closed after the
  *    error reply (the stream can no longer be framed).
  */

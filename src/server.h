@@ -48,6 +48,7 @@ struct hop_batch;
 struct bkey;
 struct waiter;
 struct psub;
+struct outseg;
 
 /* What shard_exec() tells its caller beyond the reply. */
 struct exec_result {
@@ -96,6 +97,8 @@ struct shard {
 	int nclients, capclients;
 	struct client *dirty;		/* clients with output to send this turn */
 	struct client *resume;		/* paused clients to resume this turn */
+	struct outseg *seg_free;	/* recycled output segments */
+	int nseg_free;
 
 	/* Messaging. inbox: batches pushed by other threads (Treiber stack,
 	 * reversed by the consumer); out: batches being filled this turn. */
@@ -191,6 +194,8 @@ void client_apply_hop_reply(void *cookie, const char *p, size_t len);
 void client_flush_dirty(struct shard *sh);
 /* Runs the clients whose pause ended during this turn. */
 void client_run_resumed(struct shard *sh);
+/* Frees the recycled output segments (shutdown). */
+void client_free_segs(struct shard *sh);
 /* Runs the clients queued for a parking window, in one window. */
 void client_run_parkq(struct shard *sh);
 void client_cron(struct shard *sh);

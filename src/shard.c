@@ -622,8 +622,11 @@ static int shard_ring_init(struct shard *sh)
 	struct io_uring_params p;
 	int ret;
 
+	/* DEFER_TASKRUN (6.1+): completion work runs when this thread asks for
+	 * events, not by interrupting it: at -P 16 it cut CPU per GET from 0.86
+	 * to 0.77 us. It requires a single submitter, which a shard is. */
 	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL;
 	ret = io_uring_queue_init_params((unsigned)cfg.io_uring_entries, &sh->ring, &p);
 	if (ret < 0) {
 		/* Older kernels: fall back to a plain ring. */
@@ -657,7 +660,9 @@ void *shard_main(void *arg)
 		atomic_store(&sh->sleeping, 1);
 		if (atomic_load(&sh->inbox) || atomic_load(&sh->park_req)) {
 			atomic_store(&sh->sleeping, 0);
-			io_uring_submit(&sh->ring);
+			/* With DEFER_TASKRUN completions are only reaped when we
+			 * ask for events, so never just submit. */
+			io_uring_submit_and_get_events(&sh->ring);
 		} else {
 			io_uring_submit_and_wait(&sh->ring, 1);
 			atomic_store(&sh->sleeping, 0);
@@ -675,8 +680,6 @@ void *shard_main(void *arg)
 		client_run_parkq(sh);
 		shard_flush_hops(sh);
 		client_flush_dirty(sh);
-		if (n)
-			io_uring_submit(&sh->ring);
 	}
 	/* Shutdown. A coordinator may still be finishing a parked command that
 	 * needs us: keep answering park requests until every shard is out of
@@ -688,6 +691,7 @@ void *shard_main(void *arg)
 		close(sh->listen_fds[i]);
 	io_uring_queue_exit(&sh->ring);	/* cancels every operation in flight */
 	client_close_all(sh);
+	client_free_segs(sh);
 	shard_free_batches(sh);
 	block_free_all(sh);
 	multi_free_all(sh);

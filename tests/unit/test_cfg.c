@@ -955,7 +955,7 @@ static void test_get_glob_stars_in_the_middle(void **state)
 	cfg_get("*z*", collect_fn, &c);
 	assert_string_equal(c.text, "lazyfree-lazy-user-del=no;lazyfree-lazy-server-del=no;"
 			    "hz=10;lazyfree-lazy-user-del=no;blob-block-size=4096;"
-			    "hash-max-ziplist-entries=128;hash-max-ziplist-value=64;"
+			    "hash-max-ziplist-entries=512;hash-max-ziplist-value=64;"
 			    "zset-max-listpack-entries=128;zset-max-ziplist-entries=128;"
 			    "zset-max-listpack-value=64;zset-max-ziplist-value=64;"
 			    "list-max-listpack-size=-2;list-max-ziplist-size=-2;daemonize=no;"
