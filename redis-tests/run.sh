@@ -92,6 +92,12 @@ fi
 server_args+=(${STRATA_SERVER_ARGS:-})
 # shellcheck disable=SC2206
 extra_runtest_args=(${REDIS_TESTS_ARGS:-})
+# The harness listens on baseport - 32 and starts its own servers from
+# baseport: a random base keeps runs that share a machine from colliding on
+# the default 21111 (unless the caller chose one).
+if [[ " ${REDIS_TESTS_ARGS:-} " != *" --baseport "* ]]; then
+	extra_runtest_args+=(--baseport $((30000 + RANDOM % 20000)))
+fi
 
 sudo=()
 if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1; then

@@ -539,7 +539,11 @@ static void command_getkeys(struct cmd_ctx *ctx)
 		return;
 	}
 	n = cmd_keys(c, argc, argv, NULL, 0);
-	if (n <= 0) {
+	if (n < 0) {
+		resp_w_error(ctx->w, "Invalid arguments specified for command");
+		return;
+	}
+	if (n == 0) {
 		resp_w_error(ctx->w, "The command has no key arguments");
 		return;
 	}
