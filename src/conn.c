@@ -810,7 +810,9 @@ static void client_process(struct client *c)
 		st = resp_parse(&c->parser, c->rbuf.p, c->rbuf.len, c->args, c->argcap, &argc,
 				&consumed);
 		if (st == RESP_NEED_ARGV) {
-			size_t ncap = MAX((size_t)c->parser.argc, c->argcap * 2);
+			/* Grow toward the announced count, never to it at once: a
+			 * 13-byte "*2147483647" must not buy a 32 GiB argv. */
+			size_t ncap = MIN((size_t)c->parser.argc, MAX(c->argcap * 2, (size_t)16));
 
 			c->args = mem_realloc(c->args, ncap * sizeof(*c->args));
 			c->argv = mem_realloc(c->argv, ncap * sizeof(*c->argv));
