@@ -25,7 +25,10 @@
 #   BENCH_N             requests, unpipelined 100-byte tests (default 100000)
 #   BENCH_N_PIPE        requests, -P 16 tests (default 1000000; MSET a tenth)
 #   BENCH_N_LARGE       requests, 4096-byte tests (default 50000)
-#   BENCH_TIMEOUT       limit of the whole run in seconds (default 600)
+#   BENCH_TIMEOUT       limit of the whole run in seconds (default 1500)
+#   BENCH_SUITES        "core" (SET GET INCR MSET, 100 B and 4 KiB values)
+#                       and/or "full" (redis-benchmark's whole default test
+#                       set at -P 1 and -P 16); default "core full"
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,7 +45,8 @@ keyspace=${BENCH_KEYSPACE:-100000}
 n_small=${BENCH_N:-100000}
 n_pipe=${BENCH_N_PIPE:-1000000}
 n_large=${BENCH_N_LARGE:-50000}
-total_timeout=${BENCH_TIMEOUT:-600}
+total_timeout=${BENCH_TIMEOUT:-1500}
+suites=${BENCH_SUITES:-core full}
 run_timeout=120
 deadline=$((SECONDS + total_timeout))
 
@@ -163,11 +167,23 @@ cpu_ticks() {
 # ---------------------------------------------------------------------------
 # Workloads: label, pipeline, value size, requests, test names.
 
-workloads=(
-	"P1 d100|1|100|$n_small|set get incr mset"
-	"P16 d100|16|100|$n_pipe|set get incr mset"
-	"P1 d4096|1|4096|$n_large|set get"
-)
+# redis-benchmark's default test set (what it runs without -t), one test a
+# run; an LRANGE run first fills its list with LPUSHes of its own.
+full_tests="ping_inline ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange_100 lrange_300 lrange_500 lrange_600 mset"
+workloads=()
+if [[ " $suites " == *" core "* ]]; then
+	workloads+=(
+		"P1 d100|1|100|$n_small|set get incr mset"
+		"P16 d100|16|100|$n_pipe|set get incr mset"
+		"P1 d4096|1|4096|$n_large|set get"
+	)
+fi
+if [[ " $suites " == *" full "* ]]; then
+	workloads+=(
+		"full P1|1|3|$n_small|$full_tests"
+		"full P16|16|3|$n_pipe|$full_tests"
+	)
+fi
 
 mkdir -p "$work"
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
@@ -190,8 +206,14 @@ bench_one() {
 	out=$(timeout -k 5 "$run_timeout" redis-benchmark -h 127.0.0.1 -p "${port[$srv]}" \
 		-c "$clients" -n "$n" -P "$pipeline" -d "$size" -r "$keyspace" -t "$test" --csv 2>&1) || true
 	after=$(cpu_ticks "${pid[$srv]}" 2>/dev/null || echo "$before")
-	# The data row: "NAME","rps","avg","min","p50","p95","p99","max".
-	row=$(printf '%s\n' "$out" | awk '/^"[^"]+","[0-9.]+",/ { gsub(/"/, ""); sub(/^[^,]*,/, ""); print; exit }')
+	# The data row: "NAME","rps","avg","min","p50","p95","p99","max", the one
+	# named for the test (an LRANGE run also prints its LPUSH fill).
+	row=$(printf '%s\n' "$out" | awk -v t="$(printf '%s' "$test" | tr 'a-z' 'A-Z')" '
+		/^"[^"]+","[0-9.]+",/ {
+			name = $0; sub(/^"/, "", name); sub(/".*/, "", name)
+			if (index(name, t) != 1) next
+			gsub(/"/, ""); sub(/^[^,]*,/, ""); print; exit
+		}')
 	if [[ -z $row ]]; then
 		echo "bench: $srv $wl $test round $round: no result: $(printf '%s' "$out" | tail -n 2)" >&2
 		row=",,,,,,"
@@ -208,8 +230,11 @@ for w in "${workloads[@]}"; do
 	done
 	for test in $tests; do
 		tn=$n
-		# MSET sets 10 keys a request: a tenth of the requests when pipelined.
+		# MSET sets 10 keys a request, LRANGE returns up to 600 elements: fewer
+		# requests when pipelined, so each run takes seconds, not minutes.
 		[[ $test == mset && $pipeline -gt 1 ]] && tn=$((n / 10))
+		[[ $test == lrange_* && $pipeline -gt 1 ]] && tn=$((n / 20))
+		[[ $test == lrange_* && $pipeline -eq 1 ]] && tn=$((n / 2))
 		for round in $(seq 1 "$rounds"); do
 			for srv in strata redis; do
 				if [[ $SECONDS -ge $deadline ]]; then
@@ -355,6 +380,12 @@ partial_note=""
 	| P1 d100 | 1 | 100 | $n_small | set, get, incr, mset |
 	| P16 d100 | 16 | 100 | $n_pipe (mset: $((n_pipe / 10))) | set, get, incr, mset |
 	| P1 d4096 | 1 | 4096 | $n_large | set, get |
+	| full P1 | 1 | 3 | $n_small (lrange: $((n_small / 2))) | redis-benchmark's default set: $full_tests |
+	| full P16 | 16 | 3 | $n_pipe (mset: $((n_pipe / 10)), lrange: $((n_pipe / 20))) | the same |
+
+	The "full" workloads are redis-benchmark's default run (no -t, 3-byte
+	values) split into one run per test; an LRANGE run first fills its list
+	with LPUSHes of its own, which count in its CPU time for both servers.
 
 	FLUSHALL on both servers before each workload. For each test, $rounds
 	rounds alternate strata, redis, strata, redis, ...; for each server the
