@@ -482,13 +482,37 @@ static void bitop_fold(enum bitop_kind op, unsigned char *restrict dst,
 	}
 }
 
+/* The maxlen bytes of op applied to the sources into res. */
+static void bitop_compute(enum bitop_kind op, unsigned char *res, size_t maxlen,
+			  const struct bit_view *src, size_t nsrc)
+{
+	if (op == BITOP_NOT) {
+		/* A single source, as long as the result. */
+		for (size_t i = 0; i < maxlen; i++)
+			res[i] = (unsigned char)~src[0].p[i];
+		return;
+	}
+	if (src[0].len)
+		memcpy(res, src[0].p, src[0].len);
+	memset(res + src[0].len, 0, maxlen - src[0].len);
+	for (size_t k = 1; k < nsrc; k++) {
+		if (src[k].len)
+			bitop_fold(op, res, src[k].p, src[k].len);
+		/* ANDing with the zero padding clears the rest. */
+		if (op == BITOP_AND)
+			memset(res + src[k].len, 0, maxlen - src[k].len);
+	}
+}
+
 /*
  * BITOP op destkey key [key ...]
  *
  * Sources shorter than the longest are padded with zeros, absent ones are
- * empty. The result is computed into a buffer of its own before the
- * destination is touched, since the destination may also be a source.
- * Each key is looked up in its own shard's db (the call may span shards).
+ * empty. Redis stores the result as a fresh raw string whatever it looks
+ * like. When the destination is not also a source, that string is created
+ * first and the result computed straight into it; otherwise into a buffer
+ * of its own, since replacing the destination would free a source. Each
+ * key is looked up in its own shard's db (the call may span shards).
  */
 static void cmd_bitop(struct cmd_ctx *ctx)
 {
@@ -497,7 +521,8 @@ static void cmd_bitop(struct cmd_ctx *ctx)
 	enum bitop_kind op;
 	struct bit_view *src;
 	size_t nsrc = (size_t)ctx->argc - 3, maxlen = 0;
-	unsigned char *res;
+	bool dest_is_src = false;
+	struct kv_entry *e;
 
 	if (cmd_arg_is(ctx, 1, "and")) {
 		op = BITOP_AND;
@@ -520,11 +545,13 @@ static void cmd_bitop(struct cmd_ctx *ctx)
 	 * expired entry, but never one a view points into. */
 	src = mem_alloc(nsrc * sizeof(*src));
 	for (size_t k = 0; k < nsrc; k++) {
-		struct kv_entry *e;
+		const struct cmd_arg *a = &ctx->argv[k + 3];
 
 		if (!bit_read(ctx, (int)k + 3, &e, &src[k]))
 			goto out_free_src;
 		maxlen = MAX(maxlen, src[k].len);
+		if (a->len == dest->len && memcmp(a->p, dest->p, a->len) == 0)
+			dest_is_src = true;
 	}
 
 	if (maxlen == 0) {
@@ -533,27 +560,20 @@ static void cmd_bitop(struct cmd_ctx *ctx)
 		resp_w_int(ctx->w, 0);
 		goto out_free_src;
 	}
+	if (dest_is_src) {
+		unsigned char *res = mem_alloc(maxlen);
 
-	res = mem_alloc(maxlen);
-	if (src[0].len)
-		memcpy(res, src[0].p, src[0].len);
-	memset(res + src[0].len, 0, maxlen - src[0].len);
-	if (op == BITOP_NOT) {
-		for (size_t i = 0; i < maxlen; i++)
-			res[i] = (unsigned char)~res[i];
-	}
-	for (size_t k = 1; k < nsrc; k++) {
-		if (src[k].len)
-			bitop_fold(op, res, src[k].p, src[k].len);
-		/* ANDing with the zero padding clears the rest. */
-		if (op == BITOP_AND)
-			memset(res + src[k].len, 0, maxlen - src[k].len);
-	}
+		bitop_compute(op, res, maxlen, src, nsrc);
+		e = kv_set_str(ddb, dest->p, dest->len, (const char *)res, maxlen, KV_SET_NOINT);
+		kv_str_make_raw(e, 0);
+		mem_free(res);
+	} else {
+		struct kv_raw *r;
 
-	/* Redis stores a fresh raw string whatever the result looks like. */
-	kv_str_make_raw(kv_set_str(ddb, dest->p, dest->len, (const char *)res, maxlen,
-				   KV_SET_NOINT), 0);
-	mem_free(res);
+		e = kv_set_str(ddb, dest->p, dest->len, "", 0, KV_SET_NOINT);
+		r = kv_str_make_raw(e, maxlen);
+		bitop_compute(op, (unsigned char *)r->data, maxlen, src, nsrc);
+	}
 	ctx->dirty++;
 	resp_w_int(ctx->w, (long long)maxlen);
 out_free_src:
