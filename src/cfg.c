@@ -269,6 +269,7 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_INT("hz", hz, "10", 0, INT_MAX, 0, cfg_apply_hz),
 	OPT_INT("active-expire-effort", active_expire_effort, "1", 1, 10, 0, NULL),
 	OPT_STR("requirepass", requirepass, "", 0, NULL, NULL),
+	OPT_STR("aclfile", aclfile, "", CFG_IMMUTABLE, NULL, NULL),
 	/* limits */
 	OPT_MEM("proto-max-bulk-len", proto_max_bulk_len, "512mb", 1024 * 1024, LLONG_MAX, 0, NULL),
 	OPT_MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb",

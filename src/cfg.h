@@ -56,6 +56,7 @@ struct strata_cfg {
 	int hz;				/* 10: cron frequency per shard, 1..500 */
 	int active_expire_effort;	/* 1..10 */
 	char *requirepass;		/* "" = no password */
+	char *aclfile;			/* "" = none: ACL LOAD/SAVE file (immutable) */
 	/* limits */
 	long long proto_max_bulk_len;	/* 512mb */
 	long long client_query_buffer_limit; /* 1gb */

@@ -35,6 +35,7 @@ static const struct cmd_def *const cmd_families[] = {
 	cmd_hash_defs, cmd_list_defs, cmd_set_defs, cmd_zset_defs,
 	cmd_multi_defs, cmd_pubsub_defs,
 	cmd_bit_defs,
+	cmd_acl_defs,
 };
 
 static uint32_t name_hash(const char *s, size_t len)

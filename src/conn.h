@@ -84,6 +84,7 @@ struct client {
 	struct psub *subs;		/* channels and patterns */
 	int nsub, npsub;
 	int64_t soft_since_ms;		/* over the soft output limit since */
+	struct acl_user *user;		/* authenticated as (acl_user_hold), or NULL = default */
 };
 
 /* Where a reply written now goes to stay in order (for pub/sub pushes). */
