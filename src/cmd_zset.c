@@ -766,10 +766,10 @@ enum zop { ZOP_UNION, ZOP_INTER, ZOP_DIFF };
 
 /* One input: a sorted set, a plain set (members score 1) or nothing. */
 struct zsrc {
-	const struct zset *z;
-	struct set *s;
-	double weight;
-	size_t len;
+	const struct zset *z;	/* a sorted set (borrowed), or NULL */
+	struct set *s;		/* a plain set (borrowed), or NULL */
+	double weight;		/* WEIGHTS factor, 1 by default */
+	size_t len;		/* members; 0 for a missing key */
 };
 
 static bool zsrc_find(const struct zsrc *src, const char *m, size_t mlen, double *score)

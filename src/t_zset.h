@@ -129,9 +129,9 @@ long long zset_rank(const struct zset *z, const char *m, size_t mlen, bool rev);
 /* One element as read: m/mlen view the member (in the set or in lv.buf),
  * valid until the set changes. */
 struct zset_elem {
-	const char *m;
-	size_t mlen;
-	double score;
+	const char *m;		/* the member's bytes (a view) */
+	size_t mlen;		/* their number */
+	double score;		/* the member's score */
 	struct lpack_val lv;	/* private: holds a listpack member */
 };
 
