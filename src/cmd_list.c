@@ -38,6 +38,7 @@
  */
 #include "cmd.h"
 #include "cfg.h"
+#include "conn.h"
 #include "kv.h"
 #include "mem.h"
 #include "resp_write.h"
@@ -664,12 +665,17 @@ static void cmd_rpoplpush(struct cmd_ctx *ctx)
 /* BLMOVE and BRPOPLPUSH: as LMOVE, blocking while the source is missing
  * (whatever the destination holds). Redis 7.0 answers a timeout with a
  * null array (RESP2 "*-1", the reply of every list blocked on a timeout)
- * but a call that may not block (MULTI) with a plain null ("$-1"). So a
- * call under CTX_NO_BLOCK gets the null here, except when it runs parked:
- * that is a source and destination on two shards, which strata cannot
- * wait on, and which answers as if the wait had timed out at once. (An
- * EXEC whose keys span shards also runs parked, and so answers "*-1"
- * there where Redis says "$-1".) */
+ * but a call inside MULTI, which may not block, with a plain null ("$-1").
+ * So inside MULTI the null is replied here; every other case goes to
+ * cmd_block(), including a source and destination on two shards, which
+ * strata cannot wait on (CTX_NO_BLOCK outside MULTI): that answers as if
+ * the wait had timed out at once. ctx->cl is the client whenever the call
+ * runs on the client's thread, which EXEC and parked commands always do. */
+static bool list_in_multi(const struct cmd_ctx *ctx)
+{
+	return ctx->cl && (ctx->cl->flags & CL_MULTI);
+}
+
 static void list_bmove_generic(struct cmd_ctx *ctx, enum t_list_end from, enum t_list_end to,
 			       int64_t deadline)
 {
@@ -679,7 +685,7 @@ static void list_bmove_generic(struct cmd_ctx *ctx, enum t_list_end from, enum t
 	if (!list_lookup(ctx, 1, false, &db, &e))
 		return;
 	if (!e) {
-		if ((ctx->flags & (CTX_NO_BLOCK | CTX_PARKED)) == CTX_NO_BLOCK)
+		if ((ctx->flags & CTX_NO_BLOCK) && list_in_multi(ctx))
 			resp_w_null(ctx->w);
 		else
 			cmd_block(ctx, deadline, true);
