@@ -222,7 +222,7 @@ static void block_finish_with(struct shard *sh, struct shard *owner, struct wait
 static bool block_try(struct shard *sh, struct shard *owner, struct waiter *w)
 {
 	struct sbuf out = { 0 };
-	uint32_t flags = w->ctxflags | (owner != sh ? CTX_PARKED : 0);
+	uint32_t flags = w->ctxflags | CTX_RERUN | (owner != sh ? CTX_PARKED : 0);
 	struct exec_result res;
 
 	shard_exec(sh, NULL, w->cmd, w->argc, w->argv, w->dbid, w->proto, flags, &out, &res);

@@ -103,6 +103,10 @@ struct cmd_def {
 #define CTX_NO_BLOCK	0x4	/* blocking is not possible (MULTI, multi-shard keys):
 				 * cmd_block() replies the timeout reply at once */
 #define CTX_BLOCKED	0x8	/* set by cmd_block(): no reply was written */
+#define CTX_RERUN	0x10	/* a blocked command run again because a key got
+				 * ready: a key of the wrong type now means "keep
+				 * waiting", not WRONGTYPE (as Redis serves only keys
+				 * of the type the client waits for) */
 
 struct cmd_ctx {
 	struct shard *sh;		/* shard of the executing thread */

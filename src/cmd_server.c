@@ -825,6 +825,7 @@ struct info_totals {
 	struct shard_stats st;
 	struct kv_stats ks;
 	int clients;
+	int blocked;
 };
 
 static void info_sum(struct info_totals *t)
@@ -850,6 +851,7 @@ static void info_sum(struct info_totals *t)
 		for (int i = 0; i < sh->nclients; i++)
 			if (!(sh->clients[i]->flags & CL_CLOSING))
 				t->clients++;
+		t->blocked += sh->nwaiters;	/* one waiter per blocked client */
 	}
 }
 
@@ -941,8 +943,8 @@ static void info_build(struct sbuf *o, unsigned secs)
 		SECTION("Clients");
 		sbuf_printf(o, "connected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
 			    "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n"
-			    "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-			    t.clients, cfg.maxclients);
+			    "blocked_clients:%d\r\ntracking_clients:0\r\nclients_in_timeout_table:%d\r\n",
+			    t.clients, cfg.maxclients, t.blocked, t.blocked);
 	}
 	if (secs & SEC_MEMORY) {
 		size_t used = mem_used(), rss = mem_rss(), peak;

@@ -491,7 +491,10 @@ static void client_arm_recv(struct client *c)
 	struct io_uring_sqe *sqe;
 	size_t want = CLIENT_RECV_MIN;
 
-	if (c->flags & (CL_RECV | CL_CLOSING | CL_PAUSED | CL_CLOSE_AFTER_REPLY))
+	/* A paused client is still read (its input waits in rbuf, bounded by
+	 * client-query-buffer-limit): that is how a blocked client's
+	 * disconnect is noticed, so its waiter does not take data for nobody. */
+	if (c->flags & (CL_RECV | CL_CLOSING | CL_CLOSE_AFTER_REPLY))
 		return;
 	if (c->wbuf.len + c->sending.len > CLIENT_OUT_HIGH)
 		return;
