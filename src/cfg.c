@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "acl.h"
 #include "mem.h"
 #include "util.h"
 
@@ -160,6 +161,14 @@ static int cfg_apply_hz(char *reason, size_t cap)
 		cfg.hz = 1;
 	if (cfg.hz > 500)
 		cfg.hz = 500;
+	return 0;
+}
+
+static int cfg_apply_requirepass(char *reason, size_t cap)
+{
+	(void)reason;
+	(void)cap;
+	acl_set_requirepass(cfg.requirepass);
 	return 0;
 }
 
@@ -268,7 +277,7 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_STR("pidfile", pidfile, "", CFG_IMMUTABLE, NULL, NULL),
 	OPT_INT("hz", hz, "10", 0, INT_MAX, 0, cfg_apply_hz),
 	OPT_INT("active-expire-effort", active_expire_effort, "1", 1, 10, 0, NULL),
-	OPT_STR("requirepass", requirepass, "", 0, NULL, NULL),
+	OPT_STR("requirepass", requirepass, "", 0, NULL, cfg_apply_requirepass),
 	OPT_STR("aclfile", aclfile, "", CFG_IMMUTABLE, NULL, NULL),
 	/* limits */
 	OPT_MEM("proto-max-bulk-len", proto_max_bulk_len, "512mb", 1024 * 1024, LLONG_MAX, 0, NULL),

@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "cfg.h"
 #include "cmd.h"
+#include "acl.h"
 #include "log.h"
 #include "mem.h"
 #include "strutil.h"
@@ -34,22 +35,6 @@
 #define CONN_ACL (ACL(ACL_FAST) | ACL(ACL_CONNECTION))
 #define SLOW_CONN_ACL (ACL(ACL_SLOW) | ACL(ACL_CONNECTION))
 #define ADMIN_ACL (ACL(ACL_ADMIN) | ACL(ACL_SLOW) | ACL(ACL_DANGEROUS))
-
-static bool server_has_password(void)
-{
-	return cfg.requirepass && *cfg.requirepass;
-}
-
-/* Constant-time comparison, so a password is not leaked through timing. */
-static bool password_ok(const char *p, size_t len)
-{
-	size_t plen = strlen(cfg.requirepass);
-	unsigned char diff = plen != len;
-
-	for (size_t i = 0; i < len; i++)
-		diff |= (unsigned char)(p[i] ^ cfg.requirepass[i % (plen ? plen : 1)]);
-	return !diff;
-}
 
 /* --- PING ECHO QUIT RESET TIME LASTSAVE --- */
 
@@ -96,7 +81,9 @@ static void reset_cmd(struct cmd_ctx *ctx)
 	c->flags &= ~(CL_NO_EVICT | CL_NO_TOUCH | CL_REPLY_OFF | CL_REPLY_SKIP | CL_REPLY_SKIP_NEXT);
 	mem_free(c->name);
 	c->name = NULL;
-	if (server_has_password())
+	acl_user_release(c->user);
+	c->user = acl_user_hold(acl_default_user());
+	if (acl_default_needs_auth())
 		c->flags &= ~CL_AUTHED;
 	else
 		c->flags |= CL_AUTHED;
@@ -123,19 +110,15 @@ static void lastsave_cmd(struct cmd_ctx *ctx)
 /* Checks user/password; on failure replies and returns false. */
 static bool auth_check(struct cmd_ctx *ctx, const struct cmd_arg *user, const struct cmd_arg *pass)
 {
-	if (user && !strutil_eq_nocase(user->p, user->len, "default")) {
+	struct acl_user *u = user ? acl_authenticate(user->p, user->len, pass->p, pass->len)
+				  : acl_authenticate("default", 7, pass->p, pass->len);
+
+	if (!u) {
 		resp_w_error(ctx->w, "-WRONGPASS invalid username-password pair or user is disabled.");
 		return false;
 	}
-	if (!server_has_password()) {
-		/* The default user has no password: any password is accepted by
-		 * HELLO AUTH in Redis only if it is "nopass"; AUTH refuses. */
-		return true;
-	}
-	if (!password_ok(pass->p, pass->len)) {
-		resp_w_error(ctx->w, "-WRONGPASS invalid username-password pair or user is disabled.");
-		return false;
-	}
+	acl_user_release(ctx->cl->user);
+	ctx->cl->user = acl_user_hold(u);
 	return true;
 }
 
@@ -150,7 +133,7 @@ static void auth_cmd(struct cmd_ctx *ctx)
 	if (ctx->argc == 3)
 		user = &ctx->argv[1];
 	pass = &ctx->argv[ctx->argc - 1];
-	if (!user && !server_has_password()) {
+	if (!user && acl_user_is_nopass(acl_default_user())) {
 		resp_w_error(ctx->w, "AUTH <password> called without any password configured "
 				     "for the default user. Are you sure your configuration is correct?");
 		return;

@@ -24,6 +24,7 @@
 #include "multi.h"
 #include "pubsub.h"
 #include "cfg.h"
+#include "acl.h"
 #include "log.h"
 #include "mem.h"
 #include "strutil.h"
@@ -97,7 +98,8 @@ struct client *client_create(struct shard *sh, int fd)
 	c->sh = sh;
 	c->proto = RESP2;
 	c->ctime_ms = c->last_ms = util_mstime();
-	if (!cfg.requirepass || !*cfg.requirepass)
+	c->user = acl_user_hold(acl_default_user());
+	if (!acl_default_needs_auth())
 		c->flags |= CL_AUTHED;
 	sl = sizeof(ss);
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -127,6 +129,8 @@ static void client_free(struct client *c)
 	multi_discard(c);
 	multi_unwatch(c);
 	pubsub_unsubscribe_all(c, false);
+	acl_user_release(c->user);
+	c->user = NULL;
 	sh->clients[c->slot] = sh->clients[--sh->nclients];
 	sh->clients[c->slot]->slot = c->slot;
 
@@ -602,6 +606,34 @@ static uint64_t client_key_mask(const struct cmd_def *cmd, int argc, const struc
 	return mask;
 }
 
+static __thread struct client *conn_current;
+
+void conn_acl_user_changed(struct acl_user *u, bool deleted);
+void conn_acl_user_changed(struct acl_user *u, bool deleted)
+{
+	if (!deleted)
+		return;
+	for (int s = 0; s < srv.nshards; s++) {
+		struct shard *sh = &srv.shards[s];
+
+		for (int i = 0; i < sh->nclients; i++) {
+			struct client *c = sh->clients[i];
+
+			if (c->user != u || (c->flags & CL_CLOSING))
+				continue;
+			acl_user_release(c->user);
+			c->user = acl_user_hold(acl_default_user());
+			c->flags &= ~CL_AUTHED;
+			if (c == conn_current) {
+				c->flags |= CL_CLOSE_AFTER_REPLY;
+			} else {
+				c->flags |= CL_CLOSE_ASAP;
+				shutdown(c->fd, SHUT_RDWR);
+			}
+		}
+	}
+}
+
 enum dispatch {
 	DISPATCH_DONE,		/* ran or routed: go on with the next command */
 	DISPATCH_RETRY,		/* not run: pause until our hops are answered, then
@@ -682,7 +714,7 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		return DISPATCH_DONE;
 	}
-	if (!(c->flags & CL_AUTHED) && !(cmd->flags & CMD_NO_AUTH)) {
+	if (!(c->flags & CL_AUTHED) && acl_default_needs_auth() && !(cmd->flags & CMD_NO_AUTH)) {
 		struct resp_w w = { .b = client_out(c), .proto = c->proto };
 
 		resp_w_error(&w, "-NOAUTH Authentication required.");
@@ -692,6 +724,17 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		client_mark_dirty(c);
 		return DISPATCH_DONE;
+	}
+	{
+		int bad, res = acl_check(c->user, cmd, argc, argv, &bad);
+
+		if (res != ACL_OK) {
+			char msg[256];
+
+			client_reject(c, "%s", acl_denied_msg(res, cmd, msg, sizeof(msg)));
+			sh->cmdstats[cmd_id(cmd)].rejected++;
+			return DISPATCH_DONE;
+		}
 	}
 	if (c->proto == RESP2 && pubsub_count(c) && !pubsub_allowed_in_context(cmd)) {
 		client_reject(c, "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
@@ -774,6 +817,7 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 
 		if (parked)
 			ctxflags |= CTX_PARKED;	/* inside the window of client_run_parkq */
+		conn_current = c;
 		shard_exec(sh, c, cmd, argc, argv, c->dbid, c->proto, ctxflags, out, &res);
 		if (res.blocked) {
 			/* Only a single-shard command blocks, and it is ours. */

@@ -13,6 +13,7 @@
 #include "multi.h"
 #include "cfg.h"
 #include "cmd.h"
+#include "acl.h"
 #include "log.h"
 #include "mem.h"
 #include "util.h"
@@ -181,6 +182,7 @@ static void make_run_id(void)
 	srv.run_id[40] = '\0';
 }
 
+void conn_acl_user_changed(struct acl_user *u, bool deleted);
 int main(int argc, char **argv)
 {
 	int first_opt = 1, ret;
@@ -228,6 +230,12 @@ int main(int argc, char **argv)
 	make_run_id();
 	util_cycles_calibrate();
 	cmd_init();
+	acl_init();
+	acl_on_user_changed = conn_acl_user_changed;
+	if (cfg.aclfile && *cfg.aclfile && acl_load_file(cfg.aclfile, &err) < 0) {
+		log_warning("Aborting strata startup because of ACL errors: %s", err);
+		return 1;
+	}
 	kv_server_hooks = &server_kv_hooks;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -17,6 +17,7 @@
  */
 #include "multi.h"
 #include "conn.h"
+#include "acl.h"
 #include "cfg.h"
 #include "block.h"
 #include "mem.h"
@@ -316,7 +317,13 @@ void multi_exec(struct cmd_ctx *ctx)
 	resp_w_array(ctx->w, (size_t)c->nmq);
 	for (int i = 0; i < c->nmq; i++) {
 		struct mq_cmd *q = &c->mq[i];
+		int res = acl_check(c->user, q->cmd, q->argc, q->argv, NULL);
 
+		if (res != ACL_OK) {
+			resp_w_errorf(ctx->w, "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: %s",
+				      res == ACL_DENIED_CMD ? "no permission to execute the command or subcommand" : res == ACL_DENIED_KEY ? "no permission to touch the specified keys" : "no permission to access one of the channels used as arguments");
+			continue;
+		}
 		shard_exec(ctx->sh, c, q->cmd, q->argc, q->argv, c->dbid, c->proto, flags,
 			   ctx->w->b, NULL);
 		ctx->w->proto = c->proto;	/* HELLO inside MULTI */
