@@ -8,8 +8,8 @@
  * power-of-two N up to 8. A connection lands on whichever shard the kernel
  * picks; doing every WATCH check once per shard makes sure at least one of
  * them watches a key another shard owns. For strata the test also finds its
- * connection's shard (a GET hops, and INFO's shard_hops counts it) and says
- * so in a comment line.
+ * connection's shard (EXISTS of a key another shard owns hops, and INFO's
+ * shard_hops counts hops) and says so in a comment line.
  *
  * Every expected reply, error text and expiry behaviour below is what
  * redis-server 7.0.15 answers. Two stress checks end the program: writers
