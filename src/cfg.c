@@ -51,6 +51,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -169,6 +170,93 @@ static int cfg_apply_requirepass(char *reason, size_t cap)
 	(void)reason;
 	(void)cap;
 	acl_set_requirepass(cfg.requirepass);
+	return 0;
+}
+
+static bool cfg_parse_memory(const char *s, unsigned long long *out);
+static bool cfg_parse_ll(const char *s, long long *out);
+
+/*
+ * client-output-buffer-limit: "<class> <hard> <soft> <soft-seconds>" groups
+ * for the classes normal, replica (or slave) and pubsub. A value may name
+ * only some classes; the others keep their current limits, as in Redis.
+ * The stored text is the full, normalized list, which apply parses into
+ * cfg.cobl.
+ */
+static const char *const cobl_class_names[3] = { "normal", "slave", "pubsub" };
+
+static int cobl_class(const char *w)
+{
+	if (!strcasecmp(w, "normal"))
+		return 0;
+	if (!strcasecmp(w, "slave") || !strcasecmp(w, "replica"))
+		return 1;
+	if (!strcasecmp(w, "pubsub"))
+		return 2;
+	return -1;
+}
+
+static const char *cfg_check_cobl(union cfg_val *v)
+{
+	long long lim[3][3];
+	char *copy = mem_strndup(v->s, strlen(v->s)), *save = NULL, *w[4];
+	char out[256];
+	int n = 0;
+
+	memcpy(lim, cfg.cobl, sizeof(lim));
+	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		w[n++] = t;
+		if (n == 4) {
+			unsigned long long hard, soft;
+			long long secs;
+			int k = cobl_class(w[0]);
+
+			if (k < 0 || !cfg_parse_memory(w[1], &hard) || !cfg_parse_memory(w[2], &soft) ||
+			    !cfg_parse_ll(w[3], &secs) || secs < 0 || hard > LLONG_MAX || soft > LLONG_MAX)
+				goto invalid;
+			lim[k][0] = (long long)hard;
+			lim[k][1] = (long long)soft;
+			lim[k][2] = secs;
+			n = 0;
+		}
+	}
+	if (n)
+		goto invalid;
+	mem_free(copy);
+	snprintf(out, sizeof(out), "%s %lld %lld %lld %s %lld %lld %lld %s %lld %lld %lld",
+		 cobl_class_names[0], lim[0][0], lim[0][1], lim[0][2],
+		 cobl_class_names[1], lim[1][0], lim[1][1], lim[1][2],
+		 cobl_class_names[2], lim[2][0], lim[2][1], lim[2][2]);
+	mem_free(v->s);
+	v->s = mem_strndup(out, strlen(out));
+	return NULL;
+invalid:
+	mem_free(copy);
+	return "Wrong number of arguments in buffer limit configuration.";
+}
+
+static int cfg_apply_cobl(char *reason, size_t cap)
+{
+	char *copy = mem_strndup(cfg.client_output_buffer_limit, strlen(cfg.client_output_buffer_limit));
+	char *save = NULL, *w[4];
+	int n = 0;
+
+	(void)reason;
+	(void)cap;
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		w[n++] = t;
+		if (n == 4) {
+			int k = cobl_class(w[0]);
+
+			if (k >= 0) {
+				cfg.cobl[k][0] = strtoll(w[1], NULL, 10);
+				cfg.cobl[k][1] = strtoll(w[2], NULL, 10);
+				cfg.cobl[k][2] = strtoll(w[3], NULL, 10);
+			}
+			n = 0;
+		}
+	}
+	mem_free(copy);
 	return 0;
 }
 
@@ -309,6 +397,9 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_INT("list-max-ziplist-size", list_max_listpack_size, "-2", INT_MIN, INT_MAX, 0, NULL),
 	OPT_INT("list-compress-depth", list_compress_depth, "0", 0, INT_MAX, 0, NULL),
 	/* Redis compatibility: stored and shown, no effect */
+	OPT_STR("client-output-buffer-limit", client_output_buffer_limit,
+		"normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+		CFG_MULTI_ARG, cfg_check_cobl, cfg_apply_cobl),
 	OPT_STR("save", save, "", CFG_MULTI_ARG | CFG_ACCUMULATE, cfg_check_save, NULL),
 	OPT_BOOL("appendonly", appendonly, "no", 0, NULL),
 	OPT_BOOL("daemonize", daemonize, "no", CFG_IMMUTABLE, cfg_check_daemonize),

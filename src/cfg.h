@@ -34,6 +34,7 @@ enum maxmemory_policy {
 };
 
 enum blob_fsync { BLOB_FSYNC_NO = 0, BLOB_FSYNC_EVERYSEC, BLOB_FSYNC_ALWAYS };
+enum { COBL_NORMAL = 0, COBL_REPLICA = 1, COBL_PUBSUB = 2 };
 
 struct strata_cfg {
 	/* network */
@@ -71,6 +72,10 @@ struct strata_cfg {
 	long long blob_block_size;	/* 4096 */
 	int blob_fsync;			/* enum blob_fsync; everysec */
 	long long blob_max_bytes;	/* 0 = unlimited */
+	/* client-output-buffer-limit: text, and per class (normal, replica,
+	 * pubsub) hard bytes, soft bytes, soft seconds; 0 = no limit */
+	char *client_output_buffer_limit;
+	long long cobl[3][3];
 	/* encodings of the data types (Redis names; the *-ziplist-* spellings
 	 * are aliases of the *-listpack-* ones) */
 	int hash_max_listpack_entries;	/* 512 */

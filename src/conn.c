@@ -48,6 +48,7 @@ struct io_uring_sqe *shard_sqe(struct shard *sh);
 static void client_process(struct client *c);
 static void client_arm_recv(struct client *c);
 static struct sbuf *client_out(struct client *c);
+static void client_unpoll(struct client *c);
 
 void client_mark_dirty(struct client *c)
 {
@@ -168,6 +169,8 @@ void client_close(struct client *c)
 	if (c->flags & CL_CLOSING)
 		return;
 	c->flags |= CL_CLOSING;
+	if (c->flags & CL_POLL)
+		client_unpoll(c);
 	/* Completes any RECV or SEND in flight so their buffers come back; the
 	 * client stays in sh->clients (skipped by CLIENT LIST) until freed. */
 	shutdown(c->fd, SHUT_RDWR);
@@ -203,6 +206,7 @@ void client_close_all(struct shard *sh)
 	sh->dirty = NULL;
 	sh->resume = NULL;
 	sh->parkq = NULL;
+	sh->pollq = NULL;
 	mem_free(sh->clients);
 	sh->clients = NULL;
 }
@@ -266,6 +270,35 @@ size_t client_pending_output(const struct client *c)
 	for (const struct outseg *s = c->seg_head; s; s = s->next)
 		n += s->buf.len;
 	return n;
+}
+
+bool client_check_output_limit(struct client *c, int cls)
+{
+	long long hard = cfg.cobl[cls][0], soft = cfg.cobl[cls][1], secs = cfg.cobl[cls][2];
+	size_t pending;
+
+	if (!hard && !soft)
+		return false;
+	pending = client_pending_output(c);
+	if ((hard && pending > (size_t)hard) ||
+	    (soft && pending > (size_t)soft && c->soft_since_ms &&
+	     kv_now_ms - c->soft_since_ms > secs * 1000)) {
+		if (!(c->flags & CL_CLOSE_ASAP))
+			log_warning("Client id=%llu addr=%s closed for overcoming of output buffer limits.",
+				    (unsigned long long)c->id, c->addr);
+		/* The owner closes it when its pending receive fails; nothing
+		 * more is queued for it meanwhile. */
+		c->flags |= CL_CLOSE_ASAP;
+		shutdown(c->fd, SHUT_RDWR);
+		return true;
+	}
+	if (soft && pending > (size_t)soft) {
+		if (!c->soft_since_ms)
+			c->soft_since_ms = kv_now_ms;
+	} else {
+		c->soft_since_ms = 0;
+	}
+	return false;
 }
 
 struct sbuf *client_out_buf(struct client *c)
@@ -659,6 +692,49 @@ static void client_reject(struct client *c, const char *fmt, ...)
 		c->flags |= CL_MULTI_ERR;
 }
 
+/* EXEC refused before it could run: the transaction is discarded and the
+ * reason given, as Redis's execCommandAbort does. */
+static void client_exec_abort(struct client *c, const char *why)
+{
+	client_reply_error(c, "-EXECABORT Transaction discarded because of: %s", why);
+	multi_discard(c);
+	multi_unwatch(c);
+}
+
+#define CLIENT_POLL_MS 10	/* retry period of a command blocked across shards */
+
+static void client_unpoll(struct client *c)
+{
+	struct shard *sh = c->sh;
+
+	for (struct client **pp = &sh->pollq; *pp; pp = &(*pp)->poll_next) {
+		if (*pp == c) {
+			*pp = c->poll_next;
+			sh->npoll--;
+			break;
+		}
+	}
+	c->flags &= ~CL_POLL;
+	c->poll_deadline = 0;
+}
+
+int64_t client_poll_blocked(struct shard *sh)
+{
+	int64_t next = 0;
+
+	for (struct client *c = sh->pollq; c; c = c->poll_next) {
+		if (c->flags & (CL_CLOSING | CL_RESUME | CL_PARKQ) || c->hops)
+			continue;
+		/* Run it again at the end of this turn. */
+		c->flags |= CL_RESUME;
+		c->resume_next = sh->resume;
+		sh->resume = c;
+	}
+	if (sh->pollq)
+		next = kv_now_ms + CLIENT_POLL_MS;
+	return next;
+}
+
 /* Commands that run at once even inside MULTI. */
 static bool is_tx_control(const struct cmd_def *cmd)
 {
@@ -709,6 +785,10 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		cmd = sub;
 	}
 	if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
+		if (!strcmp(cmd->name, "exec")) {	/* even outside MULTI, as Redis */
+			client_exec_abort(c, "wrong number of arguments for 'exec' command");
+			return DISPATCH_DONE;
+		}
 		client_reject(c, "wrong number of arguments for '%s' command",
 			      cmd_fullname(cmd, name, sizeof(name)));
 		sh->cmdstats[cmd_id(cmd)].rejected++;
@@ -737,9 +817,15 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		}
 	}
 	if (c->proto == RESP2 && pubsub_count(c) && !pubsub_allowed_in_context(cmd)) {
-		client_reject(c, "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
-			      "PING / QUIT / RESET are allowed in this context",
-			      cmd_fullname(cmd, name, sizeof(name)));
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "Can't execute '%s': only (P|S)SUBSCRIBE / "
+			 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+			 cmd_fullname(cmd, name, sizeof(name)));
+		if (!strcmp(cmd->name, "exec"))
+			client_exec_abort(c, msg);
+		else
+			client_reject(c, "%s", msg);
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		return DISPATCH_DONE;
 	}
@@ -784,8 +870,12 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 			sh->parkq_mask |= mask;
 			return DISPATCH_RETRY;
 		}
-		if (cmd->flags & CMD_BLOCKING)
-			ctxflags |= CTX_NO_BLOCK;	/* no waiting across shards: answer now, as in MULTI */
+		/* A blocking command over several shards cannot leave a waiter
+		 * on one of them: it is polled (client_poll_blocked) until it is
+		 * served or its deadline passes, then answers its timeout. */
+		if ((cmd->flags & CMD_BLOCKING) && (c->flags & CL_POLL) && c->poll_deadline &&
+		    kv_now_ms >= c->poll_deadline)
+			ctxflags |= CTX_NO_BLOCK;
 	}
 
 	if (c->flags & CL_REPLY_SKIP_NEXT) {
@@ -819,8 +909,23 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 			ctxflags |= CTX_PARKED;	/* inside the window of client_run_parkq */
 		conn_current = c;
 		shard_exec(sh, c, cmd, argc, argv, c->dbid, c->proto, ctxflags, out, &res);
+		if (res.blocked && parked) {
+			/* Keys on several shards: keep the command and poll it. */
+			block_serve_ready(sh);
+			if (!(c->flags & CL_POLL)) {
+				c->flags |= CL_POLL;
+				c->poll_deadline = res.deadline;
+				c->poll_next = sh->pollq;
+				sh->pollq = c;
+				sh->npoll++;
+			}
+			shard_block_timer(sh, kv_now_ms + CLIENT_POLL_MS);
+			return DISPATCH_RETRY;
+		}
+		if (c->flags & CL_POLL)
+			client_unpoll(c);
 		if (res.blocked) {
-			/* Only a single-shard command blocks, and it is ours. */
+			/* A single-shard command that blocks here: a waiter on our keys. */
 			discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
 			c->flags &= ~CL_REPLY_SKIP;
 			c->block_cookie = client_add_pending(c, discard);
@@ -840,6 +945,8 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 			out->len = before;
 		else
 			client_mark_dirty(c);
+		if (client_check_output_limit(c, pubsub_count(c) ? COBL_PUBSUB : COBL_NORMAL))
+			return DISPATCH_PAUSE;
 	}
 	return DISPATCH_DONE;
 }
@@ -940,6 +1047,12 @@ void client_info_line(struct client *c, struct sbuf *out)
 		flags[nf++] = 'e';
 	if (c->flags & CL_NO_TOUCH)
 		flags[nf++] = 'T';
+	if (pubsub_count(c))
+		flags[nf++] = 'P';
+	if (c->flags & CL_MULTI)
+		flags[nf++] = 'x';
+	if (c->block_cookie)
+		flags[nf++] = 'b';
 	if (!nf)
 		flags[nf++] = 'N';
 	flags[nf] = '\0';

@@ -31,6 +31,7 @@
 #define CL_MULTI		0x4000	/* inside MULTI: commands are queued */
 #define CL_MULTI_ERR		0x8000	/* a command was refused while queuing: EXEC aborts */
 #define CL_PARKQ		0x10000	/* on the shard's park queue */
+#define CL_POLL			0x20000	/* blocked on keys of several shards: polled */
 
 struct outseg {
 	struct outseg *next;
@@ -66,6 +67,8 @@ struct client {
 	struct client *dirty_next;	/* link in sh->dirty */
 	struct client *resume_next;	/* link in sh->resume */
 	struct client *parkq_next;	/* link in sh->parkq */
+	struct client *poll_next;	/* link in sh->pollq (CL_POLL) */
+	int64_t poll_deadline;		/* CL_POLL: the command's deadline, 0 = none */
 	char *name;			/* CLIENT SETNAME, or NULL */
 	char *lib_name, *lib_ver;	/* CLIENT SETINFO */
 	char addr[64];			/* peer ip:port */
@@ -92,5 +95,9 @@ struct sbuf *client_out_buf(struct client *c);
 void client_mark_dirty(struct client *c);
 /* Bytes of output not yet handed to the kernel or still being sent. */
 size_t client_pending_output(const struct client *c);
+/* Applies client-output-buffer-limit of class (COBL_*) to c: over the hard
+ * limit, or over the soft one for longer than its seconds, the client is cut
+ * off. May be called for a client of a parked shard. Returns true if cut. */
+bool client_check_output_limit(struct client *c, int cls);
 
 #endif

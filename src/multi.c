@@ -34,6 +34,8 @@ struct watch_state {
 struct wentry {
 	struct wentry *next;
 	struct watch_state *ws;		/* one reference */
+	bool expired;			/* the key was logically expired at WATCH: its
+					 * removal by expiry is no change (as Redis) */
 };
 
 struct wkey {
@@ -120,6 +122,7 @@ void multi_unwatch(struct client *c)
 
 static void multi_watch_key(struct kv_db *db, const char *key, size_t klen, struct watch_state *ws)
 {
+	struct kv_entry *ke = kv_find_raw(db, key, klen);
 	struct wkey *wk;
 
 	if (!db->watch_reg)
@@ -140,6 +143,7 @@ static void multi_watch_key(struct kv_db *db, const char *key, size_t klen, stru
 
 		atomic_fetch_add(&ws->refs, 1);
 		e->ws = ws;
+		e->expired = ke && kv_is_expired(ke);
 		e->next = wk->head;
 		wk->head = e;
 	}
@@ -171,8 +175,19 @@ static bool wkey_prune(struct kv_db *db, struct wkey *wk)
 
 static void wkey_touch(struct kv_db *db, struct wkey *wk)
 {
-	for (struct wentry *e = wk->head; e; e = e->next)
+	struct kv_entry *ke = kv_find_raw(db, wk->key, wk->klen);
+
+	for (struct wentry *e = wk->head; e; e = e->next) {
+		if (e->expired) {
+			/* Watched while already expired: the key going away now
+			 * (it is still there, expired, when kv calls us) changes
+			 * nothing; anything after that does. */
+			e->expired = false;
+			if (!ke || kv_is_expired(ke))
+				continue;
+		}
 		atomic_store(&e->ws->dirty, 1);
+	}
 	wkey_prune(db, wk);
 }
 

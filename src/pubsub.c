@@ -12,6 +12,7 @@
  * clients and arrays for RESP2 ones, as Redis sends them.
  */
 #include "pubsub.h"
+#include "cfg.h"
 #include "conn.h"
 #include "mem.h"
 #include "strutil.h"
@@ -20,9 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define PUBSUB_HARD_LIMIT (32ull << 20)
-#define PUBSUB_SOFT_LIMIT (8ull << 20)
-#define PUBSUB_SOFT_SECONDS 60
 
 struct psch;
 
@@ -52,6 +50,8 @@ static void psch_key(const struct dict_node *n, const char **key, size_t *len)
 }
 
 static const struct dict_ops psch_ops = { .key = psch_key };
+
+static void mark_free(struct dict_node *n, void *arg);
 
 int pubsub_count(const struct client *c)
 {
@@ -193,6 +193,37 @@ void pubsub_unsubscribe_all(struct client *c, bool notify)
 	}
 }
 
+void pubsub_counts(size_t *channels, size_t *patterns)
+{
+	struct dict *seen = dict_create(&psch_ops);
+
+	*channels = 0;
+	*patterns = 0;
+	for (int i = 0; i < srv.nshards; i++) {
+		struct shard *sh = &srv.shards[i];
+		struct dict_iter it;
+		struct dict_node *n;
+
+		for (struct psub *s = sh->ps_patterns; s; s = s->snext)
+			(*patterns)++;
+		if (!sh->ps_channels)
+			continue;
+		dict_iter_init(&it, sh->ps_channels);
+		while ((n = dict_iter_next(&it))) {
+			struct psch *ch = (struct psch *)n, *mark;
+
+			if (dict_find(seen, ch->name, ch->len))
+				continue;
+			mark = mem_calloc(1, sizeof(*mark) + ch->len);
+			mark->len = ch->len;
+			memcpy(mark->name, ch->name, ch->len);
+			dict_insert(seen, &mark->node);
+			(*channels)++;
+		}
+	}
+	dict_destroy(seen, mark_free, NULL);
+}
+
 void pubsub_free_all(struct shard *sh)
 {
 	/* Clients are freed first and drop their subscriptions. */
@@ -218,19 +249,8 @@ static void deliver(struct client *c, const struct cmd_arg *pattern,
 	resp_w_bulk(&w, msg->p, msg->len);
 	client_mark_dirty(c);
 	pending = client_pending_output(c);
-	if (pending > PUBSUB_HARD_LIMIT ||
-	    (pending > PUBSUB_SOFT_LIMIT && c->soft_since_ms &&
-	     kv_now_ms - c->soft_since_ms > PUBSUB_SOFT_SECONDS * 1000)) {
-		/* Cut off a subscriber that does not read: its owner closes it
-		 * when the pending receive fails. */
-		c->flags |= CL_CLOSE_ASAP;
-		shutdown(c->fd, SHUT_RDWR);
-	} else if (pending > PUBSUB_SOFT_LIMIT) {
-		if (!c->soft_since_ms)
-			c->soft_since_ms = kv_now_ms;
-	} else {
-		c->soft_since_ms = 0;
-	}
+	(void)pending;
+	client_check_output_limit(c, COBL_PUBSUB);
 }
 
 /* Runs with every shard parked. */
@@ -330,7 +350,8 @@ static void pubsub_channels_cmd(struct cmd_ctx *ctx)
 	size_t off = resp_w_defer(ctx->w), n = 0;
 
 	if (ctx->argc > 3) {
-		cmd_reply_arity(ctx);
+		resp_w_error(ctx->w, "unknown subcommand or wrong number of arguments for 'CHANNELS'. "
+				     "Try PUBSUB HELP.");
 		return;
 	}
 	/* A channel may have subscribers on several shards: list it once. */
@@ -366,7 +387,8 @@ static void pubsub_channels_cmd(struct cmd_ctx *ctx)
 
 static void pubsub_numsub_cmd(struct cmd_ctx *ctx)
 {
-	resp_w_map(ctx->w, (size_t)(ctx->argc - 2));
+	/* A flat array in both protocols, as Redis 7.0 answers. */
+	resp_w_array(ctx->w, (size_t)(ctx->argc - 2) * 2);
 	for (int a = 2; a < ctx->argc; a++) {
 		long long n = 0;
 

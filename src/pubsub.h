@@ -23,5 +23,8 @@ void pubsub_unsubscribe_all(struct client *c, bool notify);
 /* True if cmd may run while a RESP2 client is subscribed. */
 bool pubsub_allowed_in_context(const struct cmd_def *cmd);
 void pubsub_free_all(struct shard *sh);
+/* Distinct channels with subscribers, and pattern subscriptions, over all
+ * shards (INFO stats): every shard must be parked. */
+void pubsub_counts(size_t *channels, size_t *patterns);
 
 #endif

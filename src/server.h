@@ -97,6 +97,8 @@ struct shard {
 	int nclients, capclients;
 	struct client *dirty;		/* clients with output to send this turn */
 	struct client *resume;		/* paused clients to resume this turn */
+	struct client *pollq;		/* clients blocked across shards (polled) */
+	int npoll;
 	struct outseg *seg_free;	/* recycled output segments */
 	int nseg_free;
 
@@ -196,6 +198,9 @@ void client_flush_dirty(struct shard *sh);
 void client_run_resumed(struct shard *sh);
 /* Frees the recycled output segments (shutdown). */
 void client_free_segs(struct shard *sh);
+/* Retries the commands of clients blocked on keys of several shards;
+ * returns when the next retry is due (unix ms), 0 if none. */
+int64_t client_poll_blocked(struct shard *sh);
 /* Runs the clients queued for a parking window, in one window. */
 void client_run_parkq(struct shard *sh);
 void client_cron(struct shard *sh);

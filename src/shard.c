@@ -539,6 +539,16 @@ static void shard_on_accept(struct shard *sh, int i, struct io_uring_cqe *cqe)
 	client_create(sh, cqe->res);
 }
 
+/* The earlier of two deadlines, 0 meaning none. */
+static int64_t earliest(int64_t a, int64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
 /* Periodic work: active expiry, rehash, eviction, client timeouts. Each part
  * is bounded so one tick holds the loop for about a millisecond. */
 static void shard_cron(struct shard *sh)
@@ -564,7 +574,7 @@ static void shard_cron(struct shard *sh)
 			if (util_monotonic_us() - t0 > 1000)
 				break;
 	}
-	shard_block_timer(sh, block_expire(sh));
+	shard_block_timer(sh, earliest(block_expire(sh), client_poll_blocked(sh)));
 	multi_sweep(sh);
 	client_cron(sh);
 	mem_used_peak_update();
@@ -591,7 +601,7 @@ static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
 	case UD_BLOCK_TIMER:
 		sh->block_timer_at = 0;
 		kv_clock_update();
-		shard_block_timer(sh, block_expire(sh));
+		shard_block_timer(sh, earliest(block_expire(sh), client_poll_blocked(sh)));
 		return;
 	case 0:
 		return;

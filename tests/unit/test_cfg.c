@@ -911,7 +911,7 @@ static void test_get_glob_every_option(void **state)
 
 	(void)state;
 	cfg_get("*", collect_fn, &c);
-	assert_int_equal(c.n, 50);
+	assert_int_equal(c.n, 51);
 }
 
 static void test_get_glob_question_and_class(void **state)
@@ -1084,6 +1084,34 @@ static void test_shipped_conf_sets_every_option(void **state)
 			fail_msg("conf/strata.conf does not set %s", all.names[i]);
 }
 
+static void test_output_buffer_limit_defaults_are_parsed(void **state)
+{
+	(void)state;
+	assert_int_equal(cfg.cobl[COBL_NORMAL][0], 0);
+	assert_int_equal(cfg.cobl[COBL_PUBSUB][0], 33554432);
+	assert_int_equal(cfg.cobl[COBL_PUBSUB][1], 8388608);
+	assert_int_equal(cfg.cobl[COBL_PUBSUB][2], 60);
+	assert_int_equal(cfg.cobl[COBL_REPLICA][0], 268435456);
+}
+
+static void test_output_buffer_limit_set_of_one_class_keeps_the_others(void **state)
+{
+	char *err = NULL;
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(cfg_set("client-output-buffer-limit", "pubsub 1mb 512kb 10", &err), 0);
+	assert_true(cfg_get_one("client-output-buffer-limit", buf, sizeof(buf)));
+	assert_string_equal(buf, "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 10");
+	assert_int_equal(cfg.cobl[COBL_PUBSUB][0], 1048576);
+	assert_int_equal(cfg.cobl[COBL_PUBSUB][2], 10);
+	assert_int_equal(cfg_set("client-output-buffer-limit", "pubsub 1mb 512kb", &err), -1);
+	assert_non_null(strstr(err, "Wrong number of arguments in buffer limit configuration."));
+	mem_free(err);
+	assert_int_equal(cfg_set("client-output-buffer-limit",
+				 "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", &err), 0);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1195,6 +1223,8 @@ int main(void)
 		T(test_get_reads_back_set_value),
 		T(test_policy_name),
 		T(test_shipped_conf_gives_defaults),
+		T(test_output_buffer_limit_defaults_are_parsed),
+		T(test_output_buffer_limit_set_of_one_class_keeps_the_others),
 		T(test_shipped_conf_sets_every_option),
 	};
 
