@@ -30,11 +30,13 @@
  *
  * Blocking commands try to serve at once exactly like their non-blocking
  * forms; when every key is missing they call cmd_block() instead of
- * replying. The machinery in cmd.c runs the command again from the start
+ * replying. The blocking machinery runs the command again from the start
  * when a key is signalled ready (so a re-run parses and checks everything
  * again, and may block again if another client took the elements first),
- * and sends the timeout reply itself. Under CTX_NO_BLOCK (MULTI, keys on
- * several shards) cmd_block() replies the timeout reply at once.
+ * and sends the timeout reply itself. In such a re-run (CTX_RERUN) a source
+ * key of another type means "keep waiting", not WRONGTYPE. Under
+ * CTX_NO_BLOCK (inside MULTI, or a wait over several shards whose deadline
+ * passed) cmd_block() replies the timeout reply at once.
  */
 #include "cmd.h"
 #include "cfg.h"
@@ -79,6 +81,28 @@ static bool list_lookup(struct cmd_ctx *ctx, int i, bool read, struct kv_db **db
 	}
 	*ep = e;
 	return true;
+}
+
+/*
+ * list_lookup() for the source keys of a blocking command. When the command
+ * runs again because a key got ready (CTX_RERUN), a source key of another
+ * type counts as missing: Redis serves a waiting client only from a key of
+ * the type it waits for, so the client keeps waiting instead of getting
+ * WRONGTYPE. A first run replies WRONGTYPE as usual.
+ */
+static bool list_lookup_source(struct cmd_ctx *ctx, int i, struct kv_db **dbp,
+			       struct kv_entry **ep)
+{
+	if (ctx->flags & CTX_RERUN) {
+		const struct cmd_arg *k = &ctx->argv[i];
+		struct kv_db *db = cmd_db(ctx, k->p, k->len);
+		struct kv_entry *e = kv_lookup(db, k->p, k->len, lk_flags(ctx, false));
+
+		*dbp = db;
+		*ep = e && e->type == KV_LIST ? e : NULL;
+		return true;
+	}
+	return list_lookup(ctx, i, false, dbp, ep);
 }
 
 static struct t_list *entry_list(const struct kv_entry *e)
@@ -682,7 +706,7 @@ static void list_bmove_generic(struct cmd_ctx *ctx, enum t_list_end from, enum t
 	struct kv_db *db;
 	struct kv_entry *e;
 
-	if (!list_lookup(ctx, 1, false, &db, &e))
+	if (!list_lookup_source(ctx, 1, &db, &e))
 		return;
 	if (!e) {
 		if ((ctx->flags & CTX_NO_BLOCK) && list_in_multi(ctx))
@@ -722,16 +746,17 @@ static void cmd_brpoplpush(struct cmd_ctx *ctx)
  * count > 0 pops up to count and replies [key, [elements]] (LMPOP,
  * BLMPOP). Returns false, replying nothing, if every key is missing; a key
  * of another type replies WRONGTYPE (and returns true) as soon as it is
- * met, as in Redis.
+ * met, as in Redis, except in a blocking re-run (list_lookup_source()).
  */
 static bool list_serve_first(struct cmd_ctx *ctx, int first, int nkeys, enum t_list_end where,
-			     long long count)
+			     long long count, bool blocking)
 {
 	for (int j = first; j < first + nkeys; j++) {
 		struct kv_db *db;
 		struct kv_entry *e;
 
-		if (!list_lookup(ctx, j, false, &db, &e))
+		if (!(blocking ? list_lookup_source(ctx, j, &db, &e) :
+				 list_lookup(ctx, j, false, &db, &e)))
 			return true;
 		if (!e)
 			continue;
@@ -754,7 +779,7 @@ static void list_bpop_generic(struct cmd_ctx *ctx, enum t_list_end where)
 
 	if (!cmd_arg_timeout(ctx, ctx->argc - 1, &deadline))
 		return;
-	if (!list_serve_first(ctx, 1, ctx->argc - 2, where, -1))
+	if (!list_serve_first(ctx, 1, ctx->argc - 2, where, -1, true))
 		cmd_block(ctx, deadline, true);
 }
 
@@ -815,7 +840,7 @@ static void cmd_lmpop(struct cmd_ctx *ctx)
 
 	if (!list_mpop_args(ctx, 1, &nkeys, &where, &count))
 		return;
-	if (!list_serve_first(ctx, 2, nkeys, where, count))
+	if (!list_serve_first(ctx, 2, nkeys, where, count, false))
 		resp_w_null_array(ctx->w);
 }
 
@@ -829,7 +854,7 @@ static void cmd_blmpop(struct cmd_ctx *ctx)
 	if (!list_mpop_args(ctx, 2, &nkeys, &where, &count) ||
 	    !cmd_arg_timeout(ctx, 1, &deadline))
 		return;
-	if (!list_serve_first(ctx, 3, nkeys, where, count))
+	if (!list_serve_first(ctx, 3, nkeys, where, count, true))
 		cmd_block(ctx, deadline, true);
 }
 

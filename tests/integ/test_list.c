@@ -11,9 +11,8 @@
  * must be on different shards are chosen by the parity of their hash slot
  * (shard = slot mod N, N even), so one key of such a pair is always on a
  * shard other than the one of the connection that blocks on it: the
- * blocking tests are run for both keys of a pair. Moves and multi-key
- * blocking pops wait only on keys of one slot (hash tags): strata answers
- * a blocking command whose keys span shards at once, as if timed out.
+ * blocking tests are run for both keys of a pair. Waits whose keys span
+ * shards (which strata serves by polling) are tested on their own.
  *
  * Blocking tests use raw connections: the blocked client's reply is read
  * with a timeout, so "still blocked" is observable as "no reply yet".
@@ -611,6 +610,56 @@ static void test_blmpop_woken(redisContext *c)
 	raw_close(b);
 }
 
+/* BLMOVE and BLPOP whose keys are on two shards. */
+static void test_blocking_across_shards(redisContext *c)
+{
+	struct harness_raw *b = raw_connect(srv);
+	char k0[32], k1[32], line[128], want[128];
+
+	key_with_parity(k0, sizeof(k0), "bx:", 0);
+	key_with_parity(k1, sizeof(k1), "bx:", 1);
+	run(c, "DEL %s %s", k0, k1);
+	snprintf(line, sizeof(line), "BLMOVE %s %s LEFT RIGHT 5\r\n", k0, k1);
+	raw_send_str(b, line);
+	expect_blocked(b, 200, "BLMOVE across shards");
+	run(c, "RPUSH %s m", k0);
+	expect_raw_reply(b, "$1\r\nm\r\n", "BLMOVE across shards woken by a push");
+	expect_list(c, k1, "['m']", "BLMOVE across shards pushed onto the destination");
+	expect_int(cmd(c, "EXISTS %s", k0), 0, "and emptied the source");
+	run(c, "DEL %s", k1);
+	snprintf(line, sizeof(line), "BRPOP %s %s 5\r\n", k0, k1);
+	raw_send_str(b, line);
+	expect_blocked(b, 200, "BRPOP across shards");
+	run(c, "RPUSH %s r1 r2", k1);
+	snprintf(want, sizeof(want), "*2\r\n$%zu\r\n%s\r\n$2\r\nr2\r\n", strlen(k1), k1);
+	expect_raw_reply(b, want, "BRPOP across shards woken on its second key");
+	snprintf(line, sizeof(line), "BLMPOP 0.2 2 %s bx:none LEFT\r\n", k0);
+	raw_send_str(b, line);
+	expect_raw_reply(b, "*-1\r\n", "BLMPOP across shards times out with a null array");
+	raw_close(b);
+}
+
+/* A key that got ready but holds another type by the time the waiter runs
+ * again does not wake it with an error: it keeps waiting. */
+static void test_blocked_client_ignores_wrong_type(redisContext *c)
+{
+	struct harness_raw *b = raw_connect(srv);
+
+	run(c, "DEL bl:wt");
+	raw_send_str(b, "BLPOP bl:wt 5\r\n");
+	expect_blocked(b, 200, "BLPOP before the transaction");
+	run(c, "MULTI");
+	run(c, "LPUSH bl:wt a");
+	run(c, "DEL bl:wt");
+	run(c, "SET bl:wt foo");
+	expect_reply(cmd(c, "EXEC"), "[1,1,+OK]", "LPUSH, DEL, SET in one transaction");
+	expect_blocked(b, 200, "BLPOP after a push replaced by a string");
+	run(c, "DEL bl:wt");
+	run(c, "LPUSH bl:wt b");
+	expect_raw_reply(b, "*2\r\n$5\r\nbl:wt\r\n$1\r\nb\r\n", "BLPOP served by the next push");
+	raw_close(b);
+}
+
 static void test_blocking_timeouts(void)
 {
 	for (int proto = 2; proto <= 3; proto++) {
@@ -706,6 +755,8 @@ static void run_all(redisContext *c)
 	test_blmove_woken(c, 1);
 	test_brpoplpush_woken(c);
 	test_blmpop_woken(c);
+	test_blocking_across_shards(c);
+	test_blocked_client_ignores_wrong_type(c);
 	test_blocking_timeouts();
 	test_blocking_in_multi();
 }
