@@ -3,7 +3,7 @@
 #   make            build src/strata-server (installs missing Debian packages first)
 #   make run        build and start the server on conf/strata.conf
 #   make test       build and run every test: unit, integration, Redis suite, ASan
-#   make test-unit / test-integ / test-redis / asan / bench / clean / install
+#   make test-unit / test-integ / test-redis / asan / fuzz / bench / clean / install
 
 CC      ?= cc
 PKGS    := liburing lmdb libssl libcrypto
@@ -36,7 +36,7 @@ INTEG_LIB  := $(BUILD)/tests/integ/harness.o
 
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all run test test-unit test-integ test-redis asan bench clean install deps
+.PHONY: all run test test-unit test-integ test-redis asan fuzz bench clean install deps
 
 all: $(DEPS_STAMP) $(SERVER)
 
@@ -96,6 +96,11 @@ asan: $(DEPS_STAMP)
 	$(MAKE) BUILD=build/asan CC=clang CFLAGS="-O1 -g" \
 		SANFLAGS="-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		test-unit test-integ
+
+# libFuzzer harnesses (clang): the committed corpus as regressions, then
+# FUZZ_SECONDS (default 60) of fuzzing each, in build/fuzz; tests/fuzz/run.sh.
+fuzz:
+	@bash tests/fuzz/run.sh
 
 bench: all
 	@bash bench/run.sh
