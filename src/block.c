@@ -93,6 +93,23 @@ void block_key_ready(struct kv_db *db, const char *key, size_t klen)
 	block_ready_mask |= 1ull << owner->id;
 }
 
+void block_db_swapped(struct kv_db *db)
+{
+	struct dict_iter it;
+	struct dict_node *n;
+
+	if (!db->block_reg)
+		return;
+	dict_iter_init(&it, db->block_reg);
+	while ((n = dict_iter_next(&it))) {
+		struct bkey *bk = (struct bkey *)n;
+		struct kv_entry *e = kv_find_raw(db, bk->key, bk->klen);
+
+		if (e && !kv_is_expired(e))
+			block_key_ready(db, bk->key, bk->klen);
+	}
+}
+
 void block_add(struct shard *owner, const struct cmd_def *cmd, int argc,
 	       const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
 	       int64_t deadline_ms, bool null_array, int origin, void *cookie)

@@ -39,5 +39,8 @@ bool block_unblock(struct shard *owner, int origin, void *cookie, bool as_error)
 void block_free_all(struct shard *sh);
 /* The kv_server_hooks.ready implementation. */
 void block_key_ready(struct kv_db *db, const char *key, size_t klen);
+/* kv_server_hooks.swapped: SWAPDB put other keys in db; those that waiters
+ * wait for are ready. */
+void block_db_swapped(struct kv_db *db);
 
 #endif

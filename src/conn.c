@@ -836,6 +836,12 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 			client_reject(c, "Command not allowed inside a transaction");
 			return DISPATCH_DONE;
 		}
+		/* Queuing takes memory without bound: over maxmemory every
+		 * command is refused here, as Redis does. */
+		if (cfg.maxmemory && !shard_make_room(sh)) {
+			client_reject(c, "-OOM command not allowed when used memory > 'maxmemory'.");
+			return DISPATCH_DONE;
+		}
 		multi_queue(c, cmd, argc, argv);
 		resp_w_simple(&w, "QUEUED");
 		client_mark_dirty(c);
@@ -843,6 +849,11 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 	}
 
 	is_exec = !strcmp(cmd->name, "exec");
+	if (is_exec && (c->flags & CL_MULTI) && cfg.maxmemory && multi_has_denyoom(c) &&
+	    !shard_make_room(sh)) {
+		client_exec_abort(c, "OOM command not allowed when used memory > 'maxmemory'.");
+		return DISPATCH_DONE;
+	}
 	if (is_exec)
 		mask = ((c->flags & CL_MULTI) ? multi_exec_mask(c) : 0) | self;
 	else if (cmd->flags & CMD_ALL_SHARDS)
@@ -939,7 +950,8 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		if (res.blocked)
 			return DISPATCH_PAUSE;
 		/* The command may have changed the reply mode (CLIENT REPLY). */
-		discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
+		discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0 &&
+			  !pubsub_reply_is_push(cmd, c->proto);
 		c->flags &= ~CL_REPLY_SKIP;
 		if (discard)
 			out->len = before;

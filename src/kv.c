@@ -262,6 +262,13 @@ void kv_db_swap(struct kv_db *a, struct kv_db *b)
 		if (b->nwatch)
 			kv_server_hooks->flushed(b);
 	}
+	/* Clients blocked on keys of a db index may find them there now. */
+	if (kv_server_hooks && kv_server_hooks->swapped) {
+		if (a->nblock)
+			kv_server_hooks->swapped(a);
+		if (b->nblock)
+			kv_server_hooks->swapped(b);
+	}
 }
 
 /* --- the volatile vector --- */
@@ -400,6 +407,9 @@ static struct kv_entry *kv_install(struct kv_db *db, struct kv_entry *ne, bool k
 		mem_free(old);
 	} else {
 		dict_insert(db->dict, &ne->node);
+		/* A new key may be what a blocked client waits for (as Redis's
+		 * dbAdd signals every added key). */
+		kv_signal_ready(db, ne->key, ne->klen);
 	}
 	return ne;
 }
@@ -559,6 +569,7 @@ struct kv_entry *kv_move(struct kv_db *src, struct kv_entry *e, struct kv_db *ds
 	dict_insert(dst->dict, &ne->node);
 	if (when)
 		kv_set_expire(dst, ne, when);
+	kv_signal_ready(dst, newkey, newklen);	/* RENAME / MOVE onto a waited-for key */
 	return ne;
 }
 
@@ -598,6 +609,7 @@ struct kv_entry *kv_copy(const struct kv_entry *e, struct kv_db *dst,
 	dict_insert(dst->dict, &ne->node);
 	if (e->expire_ms)
 		kv_set_expire(dst, ne, e->expire_ms);
+	kv_signal_ready(dst, newkey, newklen);
 	return ne;
 }
 

@@ -120,6 +120,7 @@ struct kv_server_hooks {
 	void (*modified)(struct kv_db *db, const char *key, size_t klen);
 	void (*ready)(struct kv_db *db, const char *key, size_t klen);
 	void (*flushed)(struct kv_db *db);	/* every key of db changed */
+	void (*swapped)(struct kv_db *db);	/* db got another db's keys (SWAPDB) */
 };
 extern const struct kv_server_hooks *kv_server_hooks;
 void kv_signal_modified(struct kv_db *db, const char *key, size_t klen);

@@ -38,6 +38,7 @@ static const struct kv_server_hooks server_kv_hooks = {
 	.ready = block_key_ready,
 	.modified = multi_key_modified,
 	.flushed = multi_db_flushed,
+	.swapped = block_db_swapped,
 };
 
 static void usage(void)

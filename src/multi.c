@@ -286,6 +286,14 @@ static uint64_t all_shards(void)
 	return srv.nshards >= 64 ? ~0ull : (1ull << srv.nshards) - 1;
 }
 
+bool multi_has_denyoom(const struct client *c)
+{
+	for (int i = 0; i < c->nmq; i++)
+		if (c->mq[i].cmd->flags & CMD_DENYOOM)
+			return true;
+	return false;
+}
+
 uint64_t multi_exec_mask(struct client *c)
 {
 	uint64_t mask = c->watch_mask;

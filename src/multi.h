@@ -31,6 +31,8 @@ void multi_unwatch(struct client *c);
 /* Shards (bit mask) EXEC of this client must park: its queued commands'
  * keys (all shards for whole-keyspace ones) and its watched keys. */
 uint64_t multi_exec_mask(struct client *c);
+/* True if a queued command may grow memory (CMD_DENYOOM). */
+bool multi_has_denyoom(const struct client *c);
 /* Runs EXEC with the shards of multi_exec_mask() parked (or just ours). */
 void multi_exec(struct cmd_ctx *ctx);
 /* kv_server_hooks: a key changed / every key of a db changed. */

@@ -58,6 +58,13 @@ int pubsub_count(const struct client *c)
 	return c->nsub + c->npsub;
 }
 
+bool pubsub_reply_is_push(const struct cmd_def *cmd, int proto)
+{
+	return proto == RESP3 &&
+	       (!strcmp(cmd->name, "subscribe") || !strcmp(cmd->name, "psubscribe") ||
+		!strcmp(cmd->name, "unsubscribe") || !strcmp(cmd->name, "punsubscribe"));
+}
+
 bool pubsub_allowed_in_context(const struct cmd_def *cmd)
 {
 	static const char *const ok[] = {

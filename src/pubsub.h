@@ -20,6 +20,9 @@ struct client;
 int pubsub_count(const struct client *c);
 /* Drops every subscription (disconnect, RESET). */
 void pubsub_unsubscribe_all(struct client *c, bool notify);
+/* True if cmd's reply to a RESP3 client is a push ((p)(un)subscribe):
+ * pushes are sent even under CLIENT REPLY OFF, as Redis does. */
+bool pubsub_reply_is_push(const struct cmd_def *cmd, int proto);
 /* True if cmd may run while a RESP2 client is subscribed. */
 bool pubsub_allowed_in_context(const struct cmd_def *cmd);
 void pubsub_free_all(struct shard *sh);

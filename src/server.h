@@ -179,6 +179,9 @@ void shard_hop_send(struct shard *sh, int target, void *cookie, const struct cmd
 void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, int argc,
 		const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
 		struct sbuf *out, struct exec_result *res);
+/* Evicts what the policy allows while over maxmemory; false if still over
+ * and the command that may grow memory must be refused with -OOM. */
+bool shard_make_room(struct shard *sh);
 /* Queues a reply for a client of shard target (a served waiter). */
 void shard_hop_reply(struct shard *sh, int target, void *cookie, const char *p, size_t len);
 /* Asks shard target to end the waiter (our shard, cookie): its client left. */

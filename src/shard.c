@@ -210,7 +210,7 @@ void shard_unpark(struct shard *sh, uint64_t mask)
 
 /* Makes room under maxmemory before a command that may grow memory. Returns
  * false if the command must be refused with -OOM. */
-static bool shard_make_room(struct shard *sh)
+bool shard_make_room(struct shard *sh)
 {
 	if (!cfg.maxmemory || mem_used() <= (size_t)cfg.maxmemory)
 		return true;
