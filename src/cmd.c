@@ -36,6 +36,7 @@ static const struct cmd_def *const cmd_families[] = {
 	cmd_multi_defs, cmd_pubsub_defs,
 	cmd_bit_defs,
 	cmd_acl_defs,
+	cmd_sort_defs,
 };
 
 static uint32_t name_hash(const char *s, size_t len)

@@ -211,5 +211,6 @@ extern const struct cmd_def cmd_multi_defs[] __attribute__((weak));
 extern const struct cmd_def cmd_pubsub_defs[] __attribute__((weak));
 extern const struct cmd_def cmd_bit_defs[] __attribute__((weak));
 extern const struct cmd_def cmd_acl_defs[] __attribute__((weak));
+extern const struct cmd_def cmd_sort_defs[] __attribute__((weak));
 
 #endif
