@@ -304,8 +304,8 @@ done < "$summary"
 
 chart_note="(no chart: gnuplot missing)"
 if command -v gnuplot >/dev/null && [[ -s $ratios ]]; then
-	term="pngcairo size 1000,520 font 'sans,10'"
-	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 || term="png size 1000,520"
+	term="pngcairo size 1900,640 font 'sans,9'"
+	gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 || term="png size 1900,640"
 	if gnuplot > "$work/gnuplot.log" 2>&1 <<-EOF; then
 		set terminal $term
 		set output '$results_png'
@@ -314,7 +314,8 @@ if command -v gnuplot >/dev/null && [[ -s $ratios ]]; then
 		set style histogram cluster gap 1
 		set style fill solid 0.8 border -1
 		set boxwidth 0.9
-		set xtics rotate by -30 scale 0
+		set termoption noenhanced
+		set xtics rotate by -60 scale 0 font ',8'
 		set ylabel "ratio strata / redis"
 		set yrange [0:*]
 		set grid ytics
