@@ -58,8 +58,15 @@ for arg in "$@"; do
 	*) units+=("$arg") ;;
 	esac
 done
+# units.txt: "UNIT [server arguments...]"; the arguments are added to strata's
+# command line for that unit only (not to a redis-server's).
+declare -A unit_extra=()
+while read -r u rest; do
+	[[ -n $u ]] || continue
+	unit_extra[$u]=$rest
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$units_file")
 if [[ ${#units[@]} -eq 0 ]]; then
-	mapfile -t units < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$units_file")
+	mapfile -t units < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$units_file" | awk '{ print $1 }')
 fi
 
 unit_timeout=${REDIS_TESTS_UNIT_TIMEOUT:-600}
@@ -281,11 +288,13 @@ srv_dir=""
 # Starts a fresh server; sets srv_pid, srv_port, srv_dir. Retries on another
 # port when the server exits at start-up (port taken in a race).
 start_server() {
-	local attempt
+	local attempt extra=()
+	# shellcheck disable=SC2206 # the per-unit arguments are words
+	[[ $kind == strata ]] && extra=(${unit_extra[$unit]:-})
 	for attempt in 1 2 3; do
 		srv_port=$(free_port) || die "no free port"
 		srv_dir=$(mktemp -d "$run_tmp/server.XXXXXX")
-		"$server_bin" --port "$srv_port" --dir "$srv_dir" "${server_args[@]}" \
+		"$server_bin" --port "$srv_port" --dir "$srv_dir" "${server_args[@]}" "${extra[@]}" \
 			> "$srv_dir/server.log" 2>&1 < /dev/null &
 		srv_pid=$!
 		for _ in $(seq 1 100); do

@@ -884,9 +884,12 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		/* A blocking command over several shards cannot leave a waiter
 		 * on one of them: it is polled (client_poll_blocked) until it is
 		 * served or its deadline passes, then answers its timeout. */
-		if ((cmd->flags & CMD_BLOCKING) && (c->flags & CL_POLL) && c->poll_deadline &&
-		    kv_now_ms >= c->poll_deadline)
-			ctxflags |= CTX_NO_BLOCK;
+		if ((cmd->flags & CMD_BLOCKING) && (c->flags & CL_POLL)) {
+			/* A retry is a re-run: a wrong-type key means keep waiting. */
+			ctxflags |= CTX_RERUN;
+			if (c->poll_deadline && kv_now_ms >= c->poll_deadline)
+				ctxflags |= CTX_NO_BLOCK;
+		}
 	}
 
 	if (c->flags & CL_REPLY_SKIP_NEXT) {
