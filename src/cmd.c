@@ -236,6 +236,13 @@ void cmd_reply_notfloat(struct cmd_ctx *ctx)
 	resp_w_error(ctx->w, "value is not a valid float");
 }
 
+void cmd_reply_help(struct cmd_ctx *ctx, const char *const *lines, size_t n)
+{
+	resp_w_array(ctx->w, n);
+	for (size_t i = 0; i < n; i++)
+		resp_w_simple(ctx->w, lines[i]);
+}
+
 bool cmd_arg_ll_msg(struct cmd_ctx *ctx, int i, long long *out, const char *err)
 {
 	if (strutil_to_ll(ctx->argv[i].p, ctx->argv[i].len, out))
@@ -581,9 +588,7 @@ static void command_help(struct cmd_ctx *ctx)
 		"    Print this help.",
 	};
 
-	resp_w_array(ctx->w, ARRAY_SIZE(lines));
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
-		resp_w_simple(ctx->w, lines[i]);
+	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
 static void command_cmd(struct cmd_ctx *ctx)

@@ -183,6 +183,9 @@ void cmd_reply_wrongtype(struct cmd_ctx *ctx);	/* WRONGTYPE Operation against a 
 void cmd_reply_notint(struct cmd_ctx *ctx);	/* ERR value is not an integer or out of range */
 void cmd_reply_notfloat(struct cmd_ctx *ctx);	/* ERR value is not a valid float */
 
+/* A HELP reply: the lines as an array of simple strings. */
+void cmd_reply_help(struct cmd_ctx *ctx, const char *const *lines, size_t n);
+
 /* Argument helpers. */
 static inline bool cmd_arg_is(const struct cmd_ctx *ctx, int i, const char *lit);
 /* Parses argv[i] strictly as an integer; on failure replies

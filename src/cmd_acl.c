@@ -337,9 +337,7 @@ static void acl_help_cmd(struct cmd_ctx *ctx)
 		"    Prints this help.",
 	};
 
-	resp_w_array(ctx->w, ARRAY_SIZE(lines));
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
-		resp_w_simple(ctx->w, lines[i]);
+	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
 #define ACL_FLAGS	(CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)

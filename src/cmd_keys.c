@@ -900,9 +900,7 @@ static void keys_cmd_object_help(struct cmd_ctx *ctx)
 		"    Prints this help.",
 	};
 
-	resp_w_array(ctx->w, ARRAY_SIZE(lines));
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
-		resp_w_simple(ctx->w, lines[i]);
+	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
 /* ------------------------------------------------------------------------

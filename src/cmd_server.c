@@ -587,9 +587,7 @@ static void client_help_cmd(struct cmd_ctx *ctx)
 		"    Print this help.",
 	};
 
-	resp_w_array(ctx->w, ARRAY_SIZE(lines));
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
-		resp_w_simple(ctx->w, lines[i]);
+	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
 #define CLI_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
@@ -763,9 +761,7 @@ static void config_help_cmd(struct cmd_ctx *ctx)
 		"    Print this help.",
 	};
 
-	resp_w_array(ctx->w, ARRAY_SIZE(lines));
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
-		resp_w_simple(ctx->w, lines[i]);
+	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
 #define CFG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
@@ -1120,9 +1116,7 @@ static void memory_help_cmd(struct cmd_ctx *ctx)
 		"    Print this help.",
 	};
 
-	resp_w_array(ctx->w, ARRAY_SIZE(lines));
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
-		resp_w_simple(ctx->w, lines[i]);
+	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
 static const struct cmd_def memory_subcmds[] = {
@@ -1183,9 +1177,7 @@ static void debug_help_cmd(struct cmd_ctx *ctx)
 		"    Print this help.",
 	};
 
-	resp_w_array(ctx->w, ARRAY_SIZE(lines));
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
-		resp_w_simple(ctx->w, lines[i]);
+	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
 #define DEBUG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
