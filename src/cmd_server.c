@@ -1068,14 +1068,6 @@ static void memory_usage_cmd(struct cmd_ctx *ctx)
 		resp_w_int(ctx->w, (long long)kv_entry_mem(e));
 }
 
-static void memory_doctor_cmd(struct cmd_ctx *ctx)
-{
-	static const char msg[] = "Hi Sam, I can't find any memory issue in your instance. "
-				  "I can only account for what occurs on this base.";
-
-	resp_w_verbatim(ctx->w, "txt", msg, sizeof(msg) - 1);
-}
-
 static void memory_purge_cmd(struct cmd_ctx *ctx)
 {
 	malloc_trim(0);
@@ -1104,8 +1096,6 @@ static void memory_help_cmd(struct cmd_ctx *ctx)
 {
 	static const char *const lines[] = {
 		"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-		"DOCTOR",
-		"    Return memory problems reports.",
 		"PURGE",
 		"    Attempt to purge dirty pages for reclamation by the allocator.",
 		"STATS",
@@ -1120,8 +1110,6 @@ static void memory_help_cmd(struct cmd_ctx *ctx)
 }
 
 static const struct cmd_def memory_subcmds[] = {
-	{ "doctor", memory_doctor_cmd, 2, 0, 0, 0, 0, ACL(ACL_SLOW),
-	  "server", "4.0.0", "Outputs a memory problems report.", "O(1)", NULL },
 	{ "help", memory_help_cmd, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, ACL(ACL_SLOW),
 	  "server", "4.0.0", "Returns helpful text about the different subcommands.", "O(1)", NULL },
 	{ "purge", memory_purge_cmd, 2, 0, 0, 0, 0, ACL(ACL_SLOW),
