@@ -1423,3 +1423,39 @@ bool expect_raw_closed(struct harness_raw *raw, int timeout_ms,
 	free(sb.p);
 	return pass;
 }
+
+static uint16_t harness_crc16(const char *p, size_t len)
+{
+	uint16_t crc = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		crc ^= (uint16_t)((unsigned char)p[i] << 8);
+		for (int bit = 0; bit < 8; bit++)
+			crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+	}
+	return crc;
+}
+
+unsigned harness_key_slot(const char *key, size_t len)
+{
+	const char *open = memchr(key, '{', len);
+
+	if (open) {
+		const char *close = memchr(open + 1, '}', len - (size_t)(open + 1 - key));
+
+		if (close && close > open + 1)
+			return harness_crc16(open + 1, (size_t)(close - open - 1)) & 16383;
+	}
+	return harness_crc16(key, len) & 16383;
+}
+
+void harness_pick_key(char *buf, size_t cap, const char *pre, const char *post,
+		      unsigned mod, unsigned residue)
+{
+	for (unsigned n = 0;; n++) {
+		int w = snprintf(buf, cap, "%s%u%s", pre, n, post);
+
+		if (w > 0 && harness_key_slot(buf, (size_t)w) % mod == residue)
+			return;
+	}
+}

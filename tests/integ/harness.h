@@ -237,4 +237,16 @@ bool expect_raw_reply(struct harness_raw *raw, const char *want,
 bool expect_raw_closed(struct harness_raw *raw, int timeout_ms,
 		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * Keys by hash slot. strata puts a key on shard (slot mod shards), with the
+ * slot as Redis Cluster computes it: CRC16 (XMODEM) of the key, or of its
+ * first non-empty {tag}, mod 16384. Tests use these to place keys on chosen
+ * shards (on redis-server placement simply does not matter).
+ */
+unsigned harness_key_slot(const char *key, size_t len);
+/* Writes "<pre><n><post>" into buf for the first n >= 0 whose slot is
+ * residue modulo mod. */
+void harness_pick_key(char *buf, size_t cap, const char *pre, const char *post,
+		      unsigned mod, unsigned residue);
+
 #endif

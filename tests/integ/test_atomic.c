@@ -27,23 +27,10 @@
 static struct harness_server *srv;
 static char keys[NKEYS][32];
 
-/* CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, MSB first. */
-static uint16_t crc16_xmodem(const char *buf, size_t len)
-{
-	uint16_t crc = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		crc ^= (uint16_t)((unsigned char)buf[i] << 8);
-		for (int bit = 0; bit < 8; bit++)
-			crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
-	}
-	return crc;
-}
-
 /* The cluster slot of a key without hash tags. */
 static unsigned key_slot(const char *key)
 {
-	return crc16_xmodem(key, strlen(key)) & 16383;
+	return harness_key_slot(key, strlen(key));
 }
 
 /* keys[i] is the first "atomic:<n>" whose slot is i mod NKEYS. */

@@ -25,28 +25,11 @@
 #define ERR_BFTYPE "ERR Invalid bitfield type. Use something like i16 u8. " \
 		   "Note that u64 is not supported but i64 is."
 
-/* The cluster hash slot of a key without a hash tag: CRC16 (XMODEM). */
-static unsigned key_slot(const char *key)
-{
-	unsigned crc = 0;
-
-	for (size_t i = 0; key[i]; i++) {
-		crc ^= (unsigned)(unsigned char)key[i] << 8;
-		for (int b = 0; b < 8; b++)
-			crc = (crc << 1 ^ (crc & 0x8000 ? 0x1021 : 0)) & 0xffff;
-	}
-	return crc % 16384;
-}
-
 /* Writes into out the first "<prefix><n>" whose slot is even (parity 0) or
  * odd (parity 1). */
 static void key_on(char *out, size_t cap, const char *prefix, unsigned parity)
 {
-	for (unsigned n = 0;; n++) {
-		snprintf(out, cap, "%s%u", prefix, n);
-		if (key_slot(out) % 2 == parity)
-			return;
-	}
+	harness_pick_key(out, cap, prefix, "", 2, parity);
 }
 
 static void test_setbit_getbit(redisContext *c)
@@ -273,7 +256,7 @@ static void test_bitop_cross_shard(redisContext *c)
 	key_on(s1, sizeof(s1), "bx:s", 1);
 	key_on(s2, sizeof(s2), "bx:t", 0);
 	harness_diag("cross-shard keys %s (slot %u), %s (slot %u), %s (slot %u)",
-		     d, key_slot(d), s1, key_slot(s1), s2, key_slot(s2));
+		     d, harness_key_slot(d, strlen(d)), s1, harness_key_slot(s1, strlen(s1)), s2, harness_key_slot(s2, strlen(s2)));
 	test_bitop_keys(c, d, s1, s2, "across shards");
 	/* A destination on the other shard than every source. */
 	key_on(s2, sizeof(s2), "bx:u", 1);

@@ -38,33 +38,19 @@ static int nshards = 1;		/* 1 for redis-server */
 
 /* ---- keys and shards ---- */
 
-/* CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, MSB first. */
-static uint16_t crc16_xmodem(const char *buf, size_t len)
-{
-	uint16_t crc = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		crc ^= (uint16_t)((unsigned char)buf[i] << 8);
-		for (int bit = 0; bit < 8; bit++)
-			crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
-	}
-	return crc;
-}
-
 static unsigned slot_of(const char *s, size_t len)
 {
-	return crc16_xmodem(s, len) & 16383;
+	return harness_key_slot(s, len);
 }
 
 /* Writes into buf the first "<prefix>:<n>" whose slot is residue mod 8
  * (so its shard is residue mod N for N = 1, 2, 4, 8). */
 static void pick_key(char *buf, size_t len, const char *prefix, unsigned residue)
 {
-	for (int n = 0;; n++) {
-		snprintf(buf, len, "%s:%d", prefix, n);
-		if (slot_of(buf, strlen(buf)) % 8 == residue)
-			return;
-	}
+	char pre[64];
+
+	snprintf(pre, sizeof(pre), "%s:", prefix);
+	harness_pick_key(buf, len, pre, "", 8, residue);
 }
 
 /* The shard of a key without a hash tag (0 on redis-server). */
@@ -83,12 +69,10 @@ static unsigned away_from(int shard)
  * share one slot. */
 static void pick_tag(char *buf, size_t len, const char *prefix, unsigned residue)
 {
-	for (int n = 0;; n++) {
-		int w = snprintf(buf, len, "{%s:%d}", prefix, n);
+	char pre[64];
 
-		if (slot_of(buf + 1, (size_t)w - 2) % 8 == residue)
-			return;
-	}
+	snprintf(pre, sizeof(pre), "{%s:", prefix);
+	harness_pick_key(buf, len, pre, "}", 8, residue);
 }
 
 /* The shard a strata connection lives on, or -1 (redis-server, or unsure). */

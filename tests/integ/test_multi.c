@@ -45,27 +45,10 @@ static struct harness_server *srv;
 static int nshards = 1;		/* 1 for redis-server */
 static char keys[NKEYS][32];
 
-/* CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, MSB first. */
-static uint16_t crc16_xmodem(const char *buf, size_t len)
-{
-	uint16_t crc = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		crc ^= (uint16_t)((unsigned char)buf[i] << 8);
-		for (int bit = 0; bit < 8; bit++)
-			crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
-	}
-	return crc;
-}
-
 /* The cluster slot of a key, honouring a {tag}. */
 static unsigned key_slot(const char *key)
 {
-	const char *open = strchr(key, '{'), *close;
-
-	if (open && (close = strchr(open + 1, '}')) && close > open + 1)
-		return crc16_xmodem(open + 1, (size_t)(close - open - 1)) & 16383;
-	return crc16_xmodem(key, strlen(key)) & 16383;
+	return harness_key_slot(key, strlen(key));
 }
 
 /* The shard that owns key (0 on redis-server). */
@@ -77,11 +60,10 @@ static int key_shard(const char *key)
 /* Writes into buf the first "<prefix>:<n>" whose slot is residue mod NKEYS. */
 static void pick_key(char *buf, size_t len, const char *prefix, unsigned residue)
 {
-	for (int n = 0;; n++) {
-		snprintf(buf, len, "%s:%d", prefix, n);
-		if (key_slot(buf) % NKEYS == residue)
-			return;
-	}
+	char pre[64];
+
+	snprintf(pre, sizeof(pre), "%s:", prefix);
+	harness_pick_key(buf, len, pre, "", NKEYS, residue);
 }
 
 /*

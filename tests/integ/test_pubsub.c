@@ -43,27 +43,13 @@
 static struct harness_server *srv;
 static int nshards = 1;		/* 1 for redis-server */
 
-/* CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, MSB first. */
-static uint16_t crc16_xmodem(const char *buf, size_t len)
-{
-	uint16_t crc = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		crc ^= (uint16_t)((unsigned char)buf[i] << 8);
-		for (int bit = 0; bit < 8; bit++)
-			crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
-	}
-	return crc;
-}
-
 /* Writes into buf the first "<prefix>:<n>" whose slot is residue mod 8. */
 static void pick_key(char *buf, size_t len, const char *prefix, unsigned residue)
 {
-	for (int n = 0;; n++) {
-		snprintf(buf, len, "%s:%d", prefix, n);
-		if ((crc16_xmodem(buf, strlen(buf)) & 16383) % 8 == residue)
-			return;
-	}
+	char pre[64];
+
+	snprintf(pre, sizeof(pre), "%s:", prefix);
+	harness_pick_key(buf, len, pre, "", 8, residue);
 }
 
 /* The shard a strata connection lives on, or -1 (redis-server, or unsure). */

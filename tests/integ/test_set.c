@@ -21,27 +21,10 @@
 #define ERR_NOT_INT "ERR value is not an integer or out of range"
 #define ERR_POSITIVE "ERR value is out of range, must be positive"
 
-/* CRC16-CCITT (XMODEM), the cluster slot hash: poly 0x1021, init 0. */
-static unsigned slot_of(const char *key)
-{
-	unsigned crc = 0;
-
-	for (const char *p = key; *p; p++) {
-		crc ^= (unsigned)(unsigned char)*p << 8;
-		for (int bit = 0; bit < 8; bit++)
-			crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xFFFF : (crc << 1) & 0xFFFF;
-	}
-	return crc & 16383;
-}
-
 /* The first "<prefix><n>" whose slot has the given parity. */
 static void key_with_parity(char *out, size_t cap, const char *prefix, unsigned parity)
 {
-	for (int n = 0;; n++) {
-		snprintf(out, cap, "%s%d", prefix, n);
-		if (slot_of(out) % 2 == parity)
-			return;
-	}
+	harness_pick_key(out, cap, prefix, "", 2, parity);
 }
 
 /* SADD key with members "<prefix>0" .. "<prefix>n-1" (prefix "" gives
@@ -558,7 +541,7 @@ static void test_cross_shard(redisContext *c)
 	key_with_parity(b, sizeof(b), "xs:b", 1);
 	key_with_parity(d, sizeof(d), "xs:d", 1);
 	harness_diag("cross-shard keys %s (slot %u), %s (slot %u), %s (slot %u)",
-		     a, slot_of(a), b, slot_of(b), d, slot_of(d));
+		     a, harness_key_slot(a, strlen(a)), b, harness_key_slot(b, strlen(b)), d, harness_key_slot(d, strlen(d)));
 	run(c, "SADD %s 1 2 3 x y", a);
 	run(c, "SADD %s 2 3 4 y z", b);
 	expect_sorted(cmd(c, "SINTER %s %s", a, b), "2 3 y", "SINTER across shards");

@@ -27,28 +27,11 @@
 
 static struct harness_server *srv;
 
-/* CRC16-CCITT (XMODEM), as Redis Cluster hashes keys. */
-static uint16_t crc16_xmodem(const char *buf, size_t len)
-{
-	uint16_t crc = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		crc ^= (uint16_t)((unsigned char)buf[i] << 8);
-		for (int bit = 0; bit < 8; bit++)
-			crc = crc & 0x8000 ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
-	}
-	return crc;
-}
-
 /* Writes into buf the first "<prefix><n>" (no hash tag) whose slot has the
  * given parity. */
 static void key_with_parity(char *buf, size_t cap, const char *prefix, unsigned parity)
 {
-	for (int n = 0;; n++) {
-		snprintf(buf, cap, "%s%d", prefix, n);
-		if ((crc16_xmodem(buf, strlen(buf)) & 16383) % 2 == parity)
-			return;
-	}
+	harness_pick_key(buf, cap, prefix, "", 2, parity);
 }
 
 static void expect_list(redisContext *c, const char *key, const char *repr, const char *what)

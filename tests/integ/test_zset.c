@@ -29,27 +29,10 @@
 #define ERR_LEX "ERR min or max not valid string range item"
 #define ERR_NAN "ERR resulting score is not a number (NaN)"
 
-/* CRC16-CCITT (XMODEM), the cluster slot hash: poly 0x1021, init 0. */
-static unsigned slot_of(const char *key)
-{
-	unsigned crc = 0;
-
-	for (const char *p = key; *p; p++) {
-		crc ^= (unsigned)(unsigned char)*p << 8;
-		for (int bit = 0; bit < 8; bit++)
-			crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xFFFF : (crc << 1) & 0xFFFF;
-	}
-	return crc & 16383;
-}
-
 /* The first "<prefix><n>" whose slot has the given parity. */
 static void key_with_parity(char *out, size_t cap, const char *prefix, unsigned parity)
 {
-	for (int n = 0;; n++) {
-		snprintf(out, cap, "%s%d", prefix, n);
-		if (slot_of(out) % 2 == parity)
-			return;
-	}
+	harness_pick_key(out, cap, prefix, "", 2, parity);
 }
 
 /* Sets the listpack entry limit (0 forces the skiplist). */
@@ -519,7 +502,7 @@ static void test_cross_shard(redisContext *c)
 	key_with_parity(b, sizeof(b), "zx:b", 1);
 	key_with_parity(d, sizeof(d), "zx:d", 1);
 	harness_diag("cross-shard keys %s (slot %u), %s (slot %u), %s (slot %u)",
-		     a, slot_of(a), b, slot_of(b), d, slot_of(d));
+		     a, harness_key_slot(a, strlen(a)), b, harness_key_slot(b, strlen(b)), d, harness_key_slot(d, strlen(d)));
 	run(c, "ZADD %s 1 x 2 y 3 z", a);
 	run(c, "ZADD %s 10 y 20 w", b);
 	expect_int(cmd(c, "ZUNIONSTORE %s 2 %s %s", d, a, b), 4, "ZUNIONSTORE across shards");
