@@ -183,6 +183,24 @@ void cmd_reply_wrongtype(struct cmd_ctx *ctx);	/* WRONGTYPE Operation against a 
 void cmd_reply_notint(struct cmd_ctx *ctx);	/* ERR value is not an integer or out of range */
 void cmd_reply_notfloat(struct cmd_ctx *ctx);	/* ERR value is not a valid float */
 
+/* Redis's index range rule (LRANGE, LTRIM, ZRANGE, ZREMRANGEBYRANK): negative
+ * indexes count from the end, start is clamped to 0 and end to len - 1.
+ * Returns false if the range is empty. */
+static inline bool cmd_range_clamp(long long *start, long long *end, long long len)
+{
+	if (*start < 0)
+		*start += len;
+	if (*end < 0)
+		*end += len;
+	if (*start < 0)
+		*start = 0;
+	if (*start > *end || *start >= len)
+		return false;
+	if (*end >= len)
+		*end = len - 1;
+	return true;
+}
+
 /* A HELP reply: the lines as an array of simple strings. */
 void cmd_reply_help(struct cmd_ctx *ctx, const char *const *lines, size_t n);
 

@@ -176,18 +176,10 @@ static void list_reply_range(struct cmd_ctx *ctx, struct t_list *l, long long st
 	struct lpack_val v;
 	long long n;
 
-	if (start < 0)
-		start += len;
-	if (end < 0)
-		end += len;
-	if (start < 0)
-		start = 0;
-	if (start > end || start >= len) {
+	if (!cmd_range_clamp(&start, &end, len)) {
 		resp_w_array(ctx->w, 0);
 		return;
 	}
-	if (end >= len)
-		end = len - 1;
 	n = end - start + 1;
 	resp_w_array(ctx->w, (size_t)n);
 	t_list_iter_init(l, reverse ? end : start, !reverse, &it);
@@ -593,18 +585,10 @@ static void cmd_ltrim(struct cmd_ctx *ctx)
 	}
 	l = entry_list(e);
 	len = (long long)t_list_len(l);
-	if (start < 0)
-		start += len;
-	if (end < 0)
-		end += len;
-	if (start < 0)
-		start = 0;
-	if (start > end || start >= len) {
+	if (!cmd_range_clamp(&start, &end, len)) {
 		ltrim = len;
 		rtrim = 0;
 	} else {
-		if (end >= len)
-			end = len - 1;
 		ltrim = start;
 		rtrim = len - end - 1;
 	}

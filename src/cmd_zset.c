@@ -493,19 +493,11 @@ static void zrange_by_rank(struct zr_out *o, const struct zset *z, long long sta
 	struct zset_elem e;
 	long long n;
 
-	if (start < 0)
-		start += len;
-	if (end < 0)
-		end += len;
-	if (start < 0)
-		start = 0;
-	if (start > end || start >= len) {
+	if (!cmd_range_clamp(&start, &end, len)) {
 		zr_begin(o, 0);
 		zr_end(o);
 		return;
 	}
-	if (end >= len)
-		end = len - 1;
 	n = end - start + 1;
 	zr_begin(o, n);
 	zset_iter_rank(&it, z, (size_t)start, rev);
@@ -721,18 +713,10 @@ static void zremrange_generic(struct cmd_ctx *ctx, enum zr_type type)
 	if (type == ZR_RANK) {
 		long long len = (long long)zset_len(z);
 
-		if (start < 0)
-			start += len;
-		if (end < 0)
-			end += len;
-		if (start < 0)
-			start = 0;
-		if (start > end || start >= len) {
+		if (!cmd_range_clamp(&start, &end, len)) {
 			resp_w_int(ctx->w, 0);
 			return;
 		}
-		if (end >= len)
-			end = len - 1;
 		deleted = zset_del_rank(z, (size_t)start, (size_t)end);
 	} else if (type == ZR_SCORE) {
 		deleted = zset_del_range(z, &sr);

@@ -149,8 +149,8 @@ static void multi_watch_key(struct kv_db *db, const char *key, size_t klen, stru
 	}
 }
 
-/* Drops the dead entries of wk; frees wk if none is left (returns true). */
-static bool wkey_prune(struct kv_db *db, struct wkey *wk)
+/* Drops the entries of watch states that are gone; true if none is left. */
+static bool wkey_drop_dead(struct wkey *wk)
 {
 	struct wentry **pe = &wk->head;
 
@@ -165,7 +165,13 @@ static bool wkey_prune(struct kv_db *db, struct wkey *wk)
 			pe = &e->next;
 		}
 	}
-	if (wk->head)
+	return !wk->head;
+}
+
+/* Drops the dead entries of wk; frees wk if none is left (returns true). */
+static bool wkey_prune(struct kv_db *db, struct wkey *wk)
+{
+	if (!wkey_drop_dead(wk))
 		return false;
 	dict_remove_node(db->watch_reg, &wk->node);
 	db->nwatch--;
@@ -233,20 +239,8 @@ void multi_sweep(struct shard *sh)
 		dict_iter_init(&it, db->watch_reg);
 		while ((n = dict_iter_next(&it))) {
 			struct wkey *wk = (struct wkey *)n;
-			struct wentry **pe = &wk->head;
 
-			while (*pe) {
-				struct wentry *e = *pe;
-
-				if (atomic_load(&e->ws->gone)) {
-					*pe = e->next;
-					ws_put(e->ws);
-					mem_free(e);
-				} else {
-					pe = &e->next;
-				}
-			}
-			if (!wk->head) {
+			if (wkey_drop_dead(wk)) {
 				dict_iter_remove_current(&it);
 				db->nwatch--;
 				mem_free(wk);
