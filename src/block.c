@@ -16,6 +16,7 @@
  * handler never re-enters another handler.
  */
 #include "block.h"
+#include "blob.h"
 #include "cfg.h"
 #include "conn.h"
 #include "mem.h"
@@ -246,6 +247,13 @@ static bool block_try(struct shard *sh, struct shard *owner, struct waiter *w)
 	if (res.blocked) {
 		sbuf_free(&out);
 		return false;
+	}
+	if (res.prog) {
+		/* A reply streaming a large value (a load served it). */
+		blob_prog_deliver(sh, w->origin, w->cookie, res.prog);
+		waiter_free(owner, w);
+		sbuf_free(&out);
+		return true;
 	}
 	block_finish_with(sh, owner, w, out.p, out.len);
 	sbuf_free(&out);

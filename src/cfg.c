@@ -383,6 +383,7 @@ static const struct cfg_opt cfg_opts[] = {
 		CFG_IMMUTABLE, cfg_check_pow2),
 	OPT_ENUM("blob-fsync", blob_fsync, "everysec", cfg_fsync_names, NULL),
 	OPT_MEM("blob-max-bytes", blob_max_bytes, "0", 0, LLONG_MAX, 0, NULL),
+	OPT_MEM("blob-stream-buffer", blob_stream_buffer, "2mb", 512 * 1024, 64LL << 20, 0, NULL),
 	/* data type encodings */
 	OPT_INT("hash-max-listpack-entries", hash_max_listpack_entries, "512", 0, INT_MAX, 0, NULL),
 	OPT_INT("hash-max-ziplist-entries", hash_max_listpack_entries, "512", 0, INT_MAX, 0, NULL),

@@ -72,6 +72,7 @@ struct strata_cfg {
 	long long blob_block_size;	/* 4096 */
 	int blob_fsync;			/* enum blob_fsync; everysec */
 	long long blob_max_bytes;	/* 0 = unlimited */
+	long long blob_stream_buffer;	/* read-ahead per large value being sent: 2mb */
 	/* client-output-buffer-limit: text, and per class (normal, replica,
 	 * pubsub) hard bytes, soft bytes, soft seconds; 0 = no limit */
 	char *client_output_buffer_limit;

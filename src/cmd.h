@@ -60,6 +60,8 @@ struct cmd_arg {
 /* strata's routing flags (not shown by COMMAND INFO). */
 #define CMD_ALL_SHARDS		(1u << 24)	/* needs every shard parked */
 #define CMD_CONTAINER		(1u << 25)	/* dispatches on argv[1] to subcmds */
+#define CMD_BLOB_BYTES		(1u << 27)	/* computes on a string's bytes: may wait
+						 * for a large value to be read (blob.h) */
 #define CMD_PARK_KEYS		(1u << 26)	/* runs on the client's thread with its keys'
 						 * shards parked, even if only one (WATCH) */
 

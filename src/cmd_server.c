@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "cfg.h"
 #include "cmd.h"
+#include "blob.h"
 #include "acl.h"
 #include "log.h"
 #include "mem.h"
@@ -838,10 +839,11 @@ enum {
 	SEC_SERVER = 1 << 0, SEC_CLIENTS = 1 << 1, SEC_MEMORY = 1 << 2, SEC_PERSISTENCE = 1 << 3,
 	SEC_STATS = 1 << 4, SEC_REPLICATION = 1 << 5, SEC_CPU = 1 << 6, SEC_MODULES = 1 << 7,
 	SEC_CMDSTATS = 1 << 8, SEC_CLUSTER = 1 << 9, SEC_KEYSPACE = 1 << 10,
+	SEC_BLOBSTORE = 1 << 11,
 };
 #define SEC_DEFAULT (SEC_SERVER | SEC_CLIENTS | SEC_MEMORY | SEC_PERSISTENCE | SEC_STATS | \
 		     SEC_REPLICATION | SEC_CPU | SEC_CLUSTER | SEC_KEYSPACE)
-#define SEC_ALL (SEC_DEFAULT | SEC_CMDSTATS)
+#define SEC_ALL (SEC_DEFAULT | SEC_CMDSTATS | SEC_BLOBSTORE)
 #define SEC_EVERYTHING (SEC_ALL | SEC_MODULES)
 
 static const struct { const char *name; unsigned bit; } info_sections[] = {
@@ -849,6 +851,7 @@ static const struct { const char *name; unsigned bit; } info_sections[] = {
 	{ "persistence", SEC_PERSISTENCE }, { "stats", SEC_STATS },
 	{ "replication", SEC_REPLICATION }, { "cpu", SEC_CPU }, { "modules", SEC_MODULES },
 	{ "commandstats", SEC_CMDSTATS }, { "cluster", SEC_CLUSTER }, { "keyspace", SEC_KEYSPACE },
+	{ "blobstore", SEC_BLOBSTORE },
 	{ "default", SEC_DEFAULT }, { "all", SEC_ALL }, { "everything", SEC_EVERYTHING },
 };
 
@@ -1001,6 +1004,10 @@ static void info_build(struct sbuf *o, unsigned secs)
 	if (secs & SEC_CLUSTER) {
 		SECTION("Cluster");
 		sbuf_append_str(o, "cluster_enabled:0\r\n");
+	}
+	if (secs & SEC_BLOBSTORE) {
+		SECTION("Blobstore");
+		blob_info(o);
 	}
 	if (secs & SEC_KEYSPACE) {
 		SECTION("Keyspace");

@@ -15,16 +15,18 @@
  * ctx->cl, which is NULL when the command runs on a shard other than the
  * client's.
  *
- * Reading a value's bytes goes through two helpers and nowhere else:
+ * Reading a value's bytes goes through a few helpers and nowhere else:
  * str_reply_value() for commands that return the whole value (GET and its
- * kin, MGET) and str_value() for commands that compute on the bytes
- * (GETRANGE, APPEND, SETRANGE, LCS, INCRBYFLOAT). Today every string that
- * can be read is in memory and kv_str_view() gives it; a large value that
- * lives in the blob tier (KV_ENC_BLOB) is where those two helpers will grow
- * a streaming / block-reading path. Until then they refuse such a value with
- * str_reply_blob(), the single place that error is written. Commands that
- * need only the length (STRLEN, the size checks of APPEND and SETRANGE) use
- * kv_str_len(), which never touches the disk.
+ * kin, MGET), which streams a large value from the blob tier as a hole in the
+ * reply (blob_reply_range), GETRANGE which streams only its range, and
+ * str_value() / str_value_load() for commands that compute on the bytes
+ * (APPEND, SETRANGE, LCS): a large value on disk is read into memory first,
+ * the command waiting for it like a blocked command, and run again. Values
+ * are stored through str_store(), which puts blob-threshold bytes and more
+ * on the blob tier; a SET whose value was uploaded (blob_ctx_put) installs
+ * the upload instead. Commands that need only the length (STRLEN, the size
+ * checks of APPEND and SETRANGE) use kv_str_len(), which never touches the
+ * disk.
  *
  * Expire times are carried as absolute unix milliseconds: relative EX/PX
  * are added to kv_now_ms (the clock frozen for this command), with the same
@@ -34,6 +36,7 @@
  * EXAT/PXAT deletes the key at once, also as Redis does.
  */
 #include "cmd.h"
+#include "blob.h"
 #include "cfg.h"
 #include "kv.h"
 #include "mem.h"
@@ -77,21 +80,38 @@ static struct kv_entry *str_lookup(struct cmd_ctx *ctx, int i, bool read, struct
 	return kv_lookup(db, k->p, k->len, lk_flags(ctx, read));
 }
 
-/* The reply for a value that is in the blob tier while this file cannot
- * read it yet. The one place such a refusal is written. */
-static void str_reply_blob(struct cmd_ctx *ctx)
-{
-	resp_w_error(ctx->w, "large value is in the blob tier, which this command cannot read yet");
-}
-
 /* Fills v with the bytes of the string entry e and returns true, or returns
  * false for a value that is not in memory (a blob). */
 static bool str_value(const struct kv_entry *e, struct str_view *v)
 {
-	if (e->enc == KV_ENC_BLOB)
-		return false;
+	if (e->enc == KV_ENC_BLOB) {
+		v->p = blob_mem(e, &v->len);
+		return v->p != NULL;
+	}
 	v->p = kv_str_view(e, &v->len, v->tmp);
 	return true;
+}
+
+/* Like str_value() for a command that computes on the bytes: a large value
+ * not in memory is read first (the command is run again once it is), or
+ * refused where the command cannot wait. False means the reply is done. */
+static bool str_value_load(struct cmd_ctx *ctx, struct kv_db *db, struct kv_entry *e,
+			   struct str_view *v)
+{
+	if (str_value(e, v))
+		return true;
+	if (blob_need_bytes(ctx, db, e) && str_value(e, v))
+		return true;
+	return false;
+}
+
+/* Stores a string value: on the blob tier from blob-threshold bytes up. */
+static struct kv_entry *str_store(struct kv_db *db, const char *key, size_t klen, const char *p,
+				  size_t n, unsigned flags)
+{
+	if (blob_wants(n))
+		return blob_set_mem(db, key, klen, p, n, flags);
+	return kv_set_str(db, key, klen, p, n, flags);
 }
 
 /* Replies e's whole value as a bulk string and returns true, or replies an
@@ -100,10 +120,12 @@ static bool str_reply_value(struct cmd_ctx *ctx, const struct kv_entry *e)
 {
 	struct str_view v;
 
-	if (!str_value(e, &v)) {
-		str_reply_blob(ctx);
-		return false;
+	if (e->enc == KV_ENC_BLOB) {
+		/* Streamed from disk unless its bytes are in memory. */
+		blob_reply_range(ctx->w, e, 0, kv_str_len(e));
+		return true;
 	}
+	str_value(e, &v);
 	resp_w_bulk(ctx->w, v.p, v.len);
 	return true;
 }
@@ -256,12 +278,19 @@ static void str_set_generic(struct cmd_ctx *ctx, unsigned f, int vi, int ea, boo
 {
 	const struct cmd_arg *key = &ctx->argv[1], *val = &ctx->argv[vi];
 	struct kv_db *db = cmd_db(ctx, key->p, key->len);
+	struct blob_put *put = blob_ctx_put(ctx);
+	unsigned kf = f & SETF_KEEPTTL ? KV_SET_KEEPTTL : 0;
 	struct kv_entry *e;
 	int64_t when = 0;
 	bool found;
 
 	if (ea && !str_flags_expire(ctx, f, ea, &when))
 		return;
+	if (put && blob_put_error(put)) {
+		/* The value could not be written (disk full, I/O error). */
+		resp_w_error(ctx->w, blob_put_error(put));
+		return;
+	}
 	if ((f & SETF_GET) && !str_get_reply(ctx))
 		return;
 	found = kv_lookup(db, key->p, key->len, lk_flags(ctx, false)) != NULL;
@@ -274,10 +303,13 @@ static void str_set_generic(struct cmd_ctx *ctx, unsigned f, int vi, int ea, boo
 			resp_w_null(ctx->w);
 		return;
 	}
-	e = kv_set_str(db, key->p, key->len, val->p, val->len,
-		       f & SETF_KEEPTTL ? KV_SET_KEEPTTL : 0);
-	if (ea)
-		kv_set_expire(db, e, when);
+	if (put) {
+		blob_put_install(ctx, db, key->p, key->len, kf, ea ? when : -1);
+	} else {
+		e = str_store(db, key->p, key->len, val->p, val->len, kf);
+		if (ea)
+			kv_set_expire(db, e, when);
+	}
 	ctx->dirty++;
 	if (f & SETF_GET)
 		return;
@@ -322,10 +354,19 @@ static void cmd_psetex(struct cmd_ctx *ctx)
 static void cmd_getset(struct cmd_ctx *ctx)
 {
 	const struct cmd_arg *key = &ctx->argv[1], *val = &ctx->argv[2];
+	struct kv_db *db = cmd_db(ctx, key->p, key->len);
+	struct blob_put *put = blob_ctx_put(ctx);
 
+	if (put && blob_put_error(put)) {
+		resp_w_error(ctx->w, blob_put_error(put));
+		return;
+	}
 	if (!str_get_reply(ctx))
 		return;
-	kv_set_str(cmd_db(ctx, key->p, key->len), key->p, key->len, val->p, val->len, 0);
+	if (put)
+		blob_put_install(ctx, db, key->p, key->len, 0, -1);
+	else
+		str_store(db, key->p, key->len, val->p, val->len, 0);
 	ctx->dirty++;
 }
 
@@ -405,7 +446,7 @@ static void str_mset_generic(struct cmd_ctx *ctx, bool nx)
 	for (int j = 1; j < ctx->argc; j += 2) {
 		const struct cmd_arg *k = &ctx->argv[j], *v = &ctx->argv[j + 1];
 
-		kv_set_str(cmd_db(ctx, k->p, k->len), k->p, k->len, v->p, v->len, 0);
+		str_store(cmd_db(ctx, k->p, k->len), k->p, k->len, v->p, v->len, 0);
 	}
 	ctx->dirty += (uint64_t)(ctx->argc - 1) / 2;
 	if (nx)
@@ -432,7 +473,7 @@ static void cmd_append(struct cmd_ctx *ctx)
 	size_t total;
 
 	if (!e) {
-		kv_set_str(db, key->p, key->len, add->p, add->len, 0);
+		str_store(db, key->p, key->len, add->p, add->len, 0);
 		total = add->len;
 	} else {
 		size_t olen;
@@ -445,14 +486,25 @@ static void cmd_append(struct cmd_ctx *ctx)
 		olen = kv_str_len(e);
 		if (!str_check_length(ctx, olen, add->len))
 			return;
-		if (e->enc == KV_ENC_BLOB) {
-			str_reply_blob(ctx);
-			return;
-		}
 		total = olen + add->len;
-		r = kv_str_make_raw(e, total);
-		memcpy(r->data + olen, add->p, add->len);
-		kv_signal_modified(db, key->p, key->len);
+		if (e->enc == KV_ENC_BLOB) {
+			struct str_view v;
+			char *nv;
+
+			if (!str_value_load(ctx, db, e, &v))
+				return;
+			nv = mem_alloc(total);
+			memcpy(nv, v.p, olen);
+			memcpy(nv + olen, add->p, add->len);
+			blob_set_mem(db, key->p, key->len, nv, total, KV_SET_KEEPTTL);
+			mem_free(nv);
+		} else {
+			r = kv_str_make_raw(e, total);
+			memcpy(r->data + olen, add->p, add->len);
+			kv_signal_modified(db, key->p, key->len);
+			if (blob_wants(total))	/* grew past the threshold */
+				blob_set_mem(db, key->p, key->len, r->data, total, KV_SET_KEEPTTL);
+		}
 	}
 	ctx->dirty++;
 	resp_w_int(ctx->w, (long long)total);
@@ -479,7 +531,7 @@ static void cmd_getrange(struct cmd_ctx *ctx)
 {
 	long long start, end, len;
 	struct kv_entry *e;
-	struct str_view v;
+	struct str_view v = { 0 };
 
 	if (!cmd_arg_ll(ctx, 2, &start) || !cmd_arg_ll(ctx, 3, &end))
 		return;
@@ -492,10 +544,10 @@ static void cmd_getrange(struct cmd_ctx *ctx)
 		cmd_reply_wrongtype(ctx);
 		return;
 	}
-	if (!str_value(e, &v)) {
-		str_reply_blob(ctx);
-		return;
-	}
+	if (e->enc == KV_ENC_BLOB)
+		v.len = kv_str_len(e);	/* read below, only the range */
+	else
+		str_value(e, &v);
 	len = (long long)v.len;
 	/* Both from the end and backwards: empty, even where clamping both
 	 * to 0 would select the first byte. */
@@ -513,7 +565,10 @@ static void cmd_getrange(struct cmd_ctx *ctx)
 		resp_w_bulk(ctx->w, "", 0);
 		return;
 	}
-	resp_w_bulk(ctx->w, v.p + start, (size_t)(end - start + 1));
+	if (e->enc == KV_ENC_BLOB)
+		blob_reply_range(ctx->w, e, (uint64_t)start, (uint64_t)(end - start + 1));
+	else
+		resp_w_bulk(ctx->w, v.p + start, (size_t)(end - start + 1));
 }
 
 static void cmd_setrange(struct cmd_ctx *ctx)
@@ -555,7 +610,19 @@ static void cmd_setrange(struct cmd_ctx *ctx)
 		if (!str_check_length(ctx, (unsigned long long)off, val->len))
 			return;
 		if (e->enc == KV_ENC_BLOB) {
-			str_reply_blob(ctx);
+			struct str_view v;
+			size_t nlen = MAX(olen, (size_t)off + val->len);
+			char *nv;
+
+			if (!str_value_load(ctx, db, e, &v))
+				return;
+			nv = mem_calloc(1, nlen);
+			memcpy(nv, v.p, olen);
+			memcpy(nv + off, val->p, val->len);
+			blob_set_mem(db, key->p, key->len, nv, nlen, KV_SET_KEEPTTL);
+			mem_free(nv);
+			ctx->dirty++;
+			resp_w_int(ctx->w, (long long)nlen);
 			return;
 		}
 	}
@@ -565,6 +632,8 @@ static void cmd_setrange(struct cmd_ctx *ctx)
 	kv_signal_modified(db, key->p, key->len);
 	ctx->dirty++;
 	resp_w_int(ctx->w, (long long)r->len);
+	if (blob_wants(r->len))	/* grew past the threshold */
+		blob_set_mem(db, key->p, key->len, r->data, r->len, KV_SET_KEEPTTL);
 }
 
 /* INCR, DECR, INCRBY, DECRBY: adds by to the integer at argv[1] (0 if
@@ -754,10 +823,9 @@ static void cmd_lcs(struct cmd_ctx *ctx)
 	}
 	/* ea may equal eb (the same key twice): the views stay valid, nothing
 	 * below changes either entry. */
-	if ((ea && !str_value(ea, &va)) || (eb && !str_value(eb, &vb))) {
-		str_reply_blob(ctx);
+	if ((ea && !str_value_load(ctx, cmd_db(ctx, ctx->argv[1].p, ctx->argv[1].len), ea, &va)) ||
+	    (eb && !str_value_load(ctx, cmd_db(ctx, ctx->argv[2].p, ctx->argv[2].len), eb, &vb)))
 		return;
-	}
 	for (int k = 3; k < ctx->argc; k++) {
 		if (cmd_arg_is(ctx, k, "idx")) {
 			getidx = true;
@@ -905,7 +973,7 @@ const struct cmd_def cmd_string_defs[] = {
 	STR_CMD("getex", cmd_getex, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, WR_FAST, "6.2.0",
 		"Returns the string value of a key, optionally changing or removing its "
 		"time to live.", "O(1)"),
-	STR_CMD("append", cmd_append, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, WR_FAST,
+	STR_CMD("append", cmd_append, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST | CMD_BLOB_BYTES, 1, 1, 1, WR_FAST,
 		"2.0.0", "Adds bytes to the end of a string value, creating the key if needed.",
 		"O(1) amortized, the value growing geometrically."),
 	STR_CMD("strlen", cmd_strlen, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, RD_FAST, "2.2.0",
@@ -916,7 +984,7 @@ const struct cmd_def cmd_string_defs[] = {
 	STR_CMD("substr", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, RD_SLOW, "1.0.0",
 		"Returns the bytes of a string value between two inclusive offsets "
 		"(the old name of GETRANGE).", "O(N), N being the length of the returned part."),
-	STR_CMD("setrange", cmd_setrange, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, WR_SLOW, "2.2.0",
+	STR_CMD("setrange", cmd_setrange, 4, CMD_WRITE | CMD_DENYOOM | CMD_BLOB_BYTES, 1, 1, 1, WR_SLOW, "2.2.0",
 		"Overwrites part of a string value from an offset, padding with zero bytes "
 		"if the value is shorter.", "O(M), M being the length of the written bytes."),
 	STR_CMD("incr", cmd_incr, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, WR_FAST,
@@ -930,7 +998,7 @@ const struct cmd_def cmd_string_defs[] = {
 	STR_CMD("incrbyfloat", cmd_incrbyfloat, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1,
 		WR_FAST, "2.6.0", "Adds a floating point number to the numeric value of a key.",
 		"O(1)"),
-	STR_CMD("lcs", cmd_lcs, -3, CMD_READONLY, 1, 2, 1, RD_SLOW, "7.0.0",
+	STR_CMD("lcs", cmd_lcs, -3, CMD_READONLY | CMD_BLOB_BYTES, 1, 2, 1, RD_SLOW, "7.0.0",
 		"Finds the longest common subsequence of the string values of two keys.",
 		"O(N*M), N and M being the lengths of the two values."),
 	{ .name = NULL },

@@ -20,6 +20,7 @@
  * replies stops being read too instead of growing the server without bound.
  */
 #include "conn.h"
+#include "blob.h"
 #include "block.h"
 #include "multi.h"
 #include "pubsub.h"
@@ -35,6 +36,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -43,12 +45,17 @@
 #define CLIENT_OUT_HIGH (64u * 1024 * 1024)
 #define UD_TAG_RECV 1
 #define UD_TAG_SEND 2
+#define UPLOAD_BUFS 4			/* upload buffers in flight per large SET */
+#define STREAM_HIGH (1u << 20)		/* a streamed reply waits while this much is unsent */
 
-struct io_uring_sqe *shard_sqe(struct shard *sh);
+
 static void client_process(struct client *c);
 static void client_arm_recv(struct client *c);
 static struct sbuf *client_out(struct client *c);
 static void client_unpoll(struct client *c);
+static void upload_end(struct client *c, bool abort);
+static void seg_release_stalls(struct outseg *s, bool cancel);
+static bool stream_may_ack(const struct client *c, const struct outseg *s);
 
 void client_mark_dirty(struct client *c)
 {
@@ -158,7 +165,7 @@ static void client_free(struct client *c)
 static void client_try_free(struct client *c)
 {
 	if ((c->flags & CL_CLOSING) && !(c->flags & (CL_DIRTY | CL_RESUME | CL_PARKQ)) &&
-	    c->inflight == 0 && c->hops == 0)
+	    c->inflight == 0 && c->hops == 0 && c->blob_refs == 0)
 		client_free(c);
 }
 
@@ -175,6 +182,10 @@ void client_close(struct client *c)
 	 * client stays in sh->clients (skipped by CLIENT LIST) until freed. */
 	shutdown(c->fd, SHUT_RDWR);
 	atomic_fetch_sub(&srv.nclients, 1);
+	if (c->up)
+		upload_end(c, true);	/* its blob space is given back */
+	for (struct outseg *s = c->seg_head; s; s = s->next)
+		seg_release_stalls(s, true);
 	if (c->block_cookie) {
 		struct outseg *s = c->block_cookie;
 		uint32_t was_dirty = c->flags & CL_DIRTY;
@@ -234,6 +245,7 @@ static struct outseg *seg_get(struct client *c)
 	s->c = c;
 	s->pending = false;
 	s->discard = false;
+	s->nstall = 0;
 	return s;
 }
 
@@ -347,6 +359,11 @@ static void client_drain_segs(struct client *c)
 		if (!c->seg_head)
 			c->seg_tail = NULL;
 		seg_put(c->sh, s);
+	}
+	if (c->seg_head && c->seg_head->buf.len) {
+		/* A streamed reply that now heads the queue: its bytes so far. */
+		sbuf_append(&c->wbuf, c->seg_head->buf.p, c->seg_head->buf.len);
+		c->seg_head->buf.len = 0;
 	}
 }
 
@@ -509,6 +526,8 @@ void client_on_send(struct client *c, int res)
 	}
 	c->sh->stats.net_out += (uint64_t)res;
 	c->sent += (size_t)res;
+	if (c->seg_head && c->seg_head->nstall && stream_may_ack(c, c->seg_head))
+		seg_release_stalls(c->seg_head, false);
 	if (c->sent < c->sending.len) {
 		client_send(c);
 		return;
@@ -519,6 +538,305 @@ void client_on_send(struct client *c, int res)
 	if (c->wbuf.len || (c->flags & CL_CLOSE_AFTER_REPLY))
 		client_mark_dirty(c);
 	client_arm_recv(c);	/* may have been held back by backpressure */
+}
+
+
+/* --- large values: uploads and streamed replies (blob.h) --- */
+
+/*
+ * An upload: the bulk payload of a large SET, received into aligned buffers
+ * that go to the key's shard as they fill (at most UPLOAD_BUFS at a time, so
+ * a 1 GB value never holds more than that here). The command up to its value
+ * is kept re-encoded in `prefix`, with an empty value ("$0\r\n"); once the
+ * body is in, the prefix is put back in front of what follows the body (its
+ * "\r\n", the options, the next commands), and the command is parsed and
+ * dispatched as usual, carrying the upload instead of its value.
+ */
+struct upload {
+	struct blob_put *put;
+	struct client *c;
+	uint64_t len, got;		/* value bytes expected, received */
+	size_t bufsize;
+	char *cur;			/* buffer being filled */
+	size_t fill;
+	char *spare[UPLOAD_BUFS];
+	int nspare, nbufs, out;		/* free, allocated, at the key's shard */
+	struct sbuf prefix;
+	bool body_done, ended, mem;	/* mem: made from a value already in memory */
+};
+
+/* Argument index of the value of a SET-family call, or 0. */
+static int upload_value_index(const char *name, size_t n, int64_t argc)
+{
+	if (n == 3 && !strncasecmp(name, "set", 3))
+		return argc >= 3 ? 2 : 0;
+	if ((n == 5 && !strncasecmp(name, "setnx", 5)) || (n == 6 && !strncasecmp(name, "getset", 6)))
+		return argc == 3 ? 2 : 0;
+	if ((n == 5 && !strncasecmp(name, "setex", 5)) || (n == 6 && !strncasecmp(name, "psetex", 6)))
+		return argc == 4 ? 3 : 0;
+	return 0;
+}
+
+static void upload_free(struct upload *up)
+{
+	for (int i = 0; i < up->nspare; i++)
+		free(up->spare[i]);
+	free(up->cur);
+	sbuf_free(&up->prefix);
+	mem_free(up);
+}
+
+/* Takes a buffer to fill, if one is free (or may be made). */
+static void upload_buf(struct upload *up)
+{
+	void *p;
+
+	if (up->cur)
+		return;
+	if (up->nspare) {
+		up->cur = up->spare[--up->nspare];
+	} else if (up->nbufs < UPLOAD_BUFS || up->mem) {
+		if (posix_memalign(&p, blob_align(), up->bufsize))
+			abort();
+		up->cur = p;
+		up->nbufs++;
+	}
+	up->fill = 0;
+}
+
+static void upload_send(struct client *c, struct upload *up)
+{
+	size_t pad = (up->fill + blob_align() - 1) / blob_align() * blob_align();
+
+	memset(up->cur + up->fill, 0, pad - up->fill);
+	blob_put_data(c->sh, up->put, up->cur, up->got - up->fill, up->fill);
+	up->out++;
+	c->blob_refs++;
+	up->cur = NULL;
+	up->fill = 0;
+}
+
+/* Copies value bytes into the buffers; returns how many it took. */
+static size_t upload_feed(struct client *c, struct upload *up, const char *p, size_t n)
+{
+	size_t used = 0;
+
+	while (n && up->got < up->len) {
+		size_t take;
+
+		upload_buf(up);
+		if (!up->cur)
+			break;
+		take = MIN(n, up->bufsize - up->fill);
+		take = (size_t)MIN((uint64_t)take, up->len - up->got);
+		memcpy(up->cur + up->fill, p, take);
+		up->fill += take;
+		up->got += take;
+		p += take;
+		n -= take;
+		used += take;
+		if (up->fill == up->bufsize || up->got == up->len)
+			upload_send(c, up);
+	}
+	return used;
+}
+
+static void upload_body_done(struct client *c)
+{
+	struct upload *up = c->up;
+
+	c->flags &= ~CL_UPLOAD;
+	up->body_done = true;
+	sbuf_append(&c->rbuf, up->prefix.p, up->prefix.len);
+	resp_parser_reset(&c->parser, c->rpos);
+}
+
+/* The upload's command was dispatched (abort: it will not run). */
+static void upload_end(struct client *c, bool abort)
+{
+	struct upload *up = c->up;
+
+	if (!up)
+		return;
+	c->up = NULL;
+	c->flags &= ~CL_UPLOAD;
+	if (abort)
+		blob_put_abort(c->sh, up->put);
+	up->ended = true;
+	for (int i = 0; i < up->nspare; i++)
+		free(up->spare[i]);
+	up->nspare = 0;
+	free(up->cur);
+	up->cur = NULL;
+	if (up->out == 0)
+		upload_free(up);
+}
+
+void conn_put_ack(struct shard *sh, void *cookie, void *buf)
+{
+	struct upload *up = cookie;
+	struct client *c = up->c;
+
+	(void)sh;
+	up->out--;
+	c->blob_refs--;
+	if (!up->ended && !up->body_done && up->nspare < UPLOAD_BUFS) {
+		up->spare[up->nspare++] = buf;
+		if ((c->flags & CL_UPLOAD) && !(c->flags & CL_RECV))
+			client_arm_recv(c);
+	} else {
+		free(buf);
+	}
+	if (up->ended && up->out == 0)
+		upload_free(up);
+	if (c->flags & CL_CLOSING)
+		client_try_free(c);
+}
+
+/*
+ * Called when the parser waits for the rest of a bulk: if it is the value of
+ * a SET-family command and large enough, the body goes to upload buffers.
+ */
+static bool upload_start(struct client *c)
+{
+	struct resp_parser *p = &c->parser;
+	const struct resp_arg *a0, *key;
+	struct upload *up;
+	uint64_t have;
+	int vi;
+
+	if (c->up || (c->flags & (CL_MULTI | CL_RECV | CL_UPLOAD)) || p->kind != '*' ||
+	    p->bulk_len < 0 || !blob_wants((uint64_t)p->bulk_len) || p->nargs < 2)
+		return false;
+	if (!(c->flags & CL_AUTHED) && acl_default_needs_auth())
+		return false;
+	have = c->rbuf.len - p->pos;
+	if (have >= (uint64_t)p->bulk_len)
+		return false;
+	a0 = &c->args[0];
+	vi = upload_value_index(c->rbuf.p + a0->off, a0->len, p->argc);
+	if (!vi || p->nargs != vi)
+		return false;
+	up = mem_calloc(1, sizeof(*up));
+	up->c = c;
+	up->len = (uint64_t)p->bulk_len;
+	up->bufsize = blob_upload_bufsize(up->len);
+	if (have > (uint64_t)UPLOAD_BUFS * up->bufsize) {
+		mem_free(up);
+		return false;
+	}
+	key = &c->args[1];
+	up->put = blob_put_new(c->sh, shard_of_key(c->rbuf.p + key->off, key->len), up->len, up);
+	sbuf_printf(&up->prefix, "*%lld\r\n", (long long)p->argc);
+	for (int i = 0; i < vi; i++) {
+		sbuf_printf(&up->prefix, "$%zu\r\n", c->args[i].len);
+		sbuf_append(&up->prefix, c->rbuf.p + c->args[i].off, c->args[i].len);
+		sbuf_append(&up->prefix, "\r\n", 2);
+	}
+	sbuf_append(&up->prefix, "$0\r\n", 4);
+	c->up = up;
+	c->flags |= CL_UPLOAD;
+	upload_feed(c, up, c->rbuf.p + p->pos, (size_t)have);
+	c->rbuf.len = c->rpos;
+	resp_parser_reset(&c->parser, c->rpos);
+	return true;
+}
+
+/* An upload of a value that arrived whole in the query buffer. */
+static struct blob_put *upload_from_mem(struct client *c, const struct cmd_arg *key,
+					const struct cmd_arg *val)
+{
+	struct upload *up = mem_calloc(1, sizeof(*up));
+
+	up->c = c;
+	up->mem = true;
+	up->len = val->len;
+	up->bufsize = blob_upload_bufsize(up->len);
+	up->put = blob_put_new(c->sh, shard_of_key(key->p, key->len), up->len, up);
+	upload_feed(c, up, val->p, val->len);
+	up->body_done = true;
+	up->ended = true;
+	if (up->out == 0)
+		upload_free(up);
+	return up->put;
+}
+
+/* Output of a streamed reply into its segment. */
+static void seg_emit(void *arg, const char *p, size_t n)
+{
+	struct outseg *s = arg;
+	struct client *c = s->c;
+
+	if (s == c->seg_head) {
+		sbuf_append(&c->wbuf, p, n);
+		client_mark_dirty(c);
+	} else {
+		sbuf_append(&s->buf, p, n);
+	}
+}
+
+static void seg_release_stalls(struct outseg *s, bool cancel)
+{
+	for (int i = 0; i < s->nstall; i++)
+		blob_chunk_ack(s->c->sh, s->stall_st[i], s->stall_buf[i], cancel);
+	s->nstall = 0;
+}
+
+static bool stream_may_ack(const struct client *c, const struct outseg *s)
+{
+	return s == c->seg_head && c->wbuf.len + (c->sending.len - c->sent) < STREAM_HIGH;
+}
+
+/* Runs prog on until it finishes (the segment is complete) or starts a read. */
+static void prog_continue(struct shard *sh, struct outseg *s, struct blob_prog *prog)
+{
+	struct client *c = s->c;
+
+	if (!(c->flags & (CL_CLOSING | CL_CLOSE_ASAP)) && !s->discard &&
+	    !blob_prog_step(sh, prog, sh->id, seg_emit, s))
+		return;
+	blob_prog_free(sh, prog);
+	seg_release_stalls(s, false);
+	client_apply_hop_reply(s, "", 0);
+}
+
+void conn_prog(struct shard *sh, void *cookie, struct blob_prog *prog)
+{
+	blob_prog_set_cookie(prog, cookie);
+	prog_continue(sh, cookie, prog);
+}
+
+void conn_chunk(struct shard *sh, struct blob_stream *st, void *buf, size_t off, size_t n,
+		bool last)
+{
+	struct blob_prog *prog = blob_stream_prog(st);
+	struct outseg *s = blob_prog_cookie(prog);
+	struct client *c = s->c;
+	bool gone = (c->flags & (CL_CLOSING | CL_CLOSE_ASAP)) || s->discard;
+
+	if (!buf) {
+		/* The stream ended early: cancelled, or a read failed, after
+		 * which the reply can no longer be framed. */
+		if (off && !gone) {
+			log_warning("Closing client id=%llu: a large value could not be read",
+				    (unsigned long long)c->id);
+			c->flags |= CL_CLOSE_ASAP;
+			shutdown(c->fd, SHUT_RDWR);
+		}
+		blob_chunk_ack(sh, st, NULL, false);
+	} else if (gone) {
+		blob_chunk_ack(sh, st, buf, true);
+	} else {
+		seg_emit(s, (const char *)buf + off, n);
+		if (stream_may_ack(c, s) || s->nstall == (int)ARRAY_SIZE(s->stall_buf)) {
+			blob_chunk_ack(sh, st, buf, false);
+		} else {
+			s->stall_st[s->nstall] = st;
+			s->stall_buf[s->nstall++] = buf;
+		}
+	}
+	if (last)
+		prog_continue(sh, s, prog);
 }
 
 /* --- input --- */
@@ -535,6 +853,20 @@ static void client_arm_recv(struct client *c)
 		return;
 	if (c->wbuf.len + c->sending.len > CLIENT_OUT_HIGH)
 		return;
+	if (c->flags & CL_UPLOAD) {
+		struct upload *up = c->up;
+
+		upload_buf(up);
+		if (!up->cur)
+			return;		/* every buffer is at the key's shard */
+		sqe = shard_sqe(c->sh);
+		io_uring_prep_recv(sqe, c->fd, up->cur + up->fill,
+				   (size_t)MIN((uint64_t)(up->bufsize - up->fill), up->len - up->got), 0);
+		io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)c | UD_TAG_RECV);
+		c->flags |= CL_RECV;
+		c->inflight++;
+		return;
+	}
 	if (c->rpos) {
 		sbuf_consume(&c->rbuf, c->rpos);
 		c->rpos = 0;
@@ -564,9 +896,23 @@ void client_on_recv(struct client *c, int res)
 		client_close(c);
 		return;
 	}
-	sbuf_added(&c->rbuf, (size_t)res);
 	c->sh->stats.net_in += (uint64_t)res;
 	c->last_ms = kv_now_ms;
+	if (c->flags & CL_UPLOAD) {
+		struct upload *up = c->up;
+
+		up->fill += (size_t)res;
+		up->got += (uint64_t)res;
+		if (up->fill == up->bufsize || up->got == up->len)
+			upload_send(c, up);
+		if (up->got < up->len) {
+			client_arm_recv(c);
+			return;
+		}
+		upload_body_done(c);
+	} else {
+		sbuf_added(&c->rbuf, (size_t)res);
+	}
 	client_process(c);
 	if (c->flags & CL_CLOSING)
 		return;
@@ -753,8 +1099,9 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 	struct shard *sh = c->sh;
 	uint64_t mask, self = 1ull << sh->id;
 	uint32_t ctxflags = (c->flags & CL_NO_TOUCH) ? CTX_NO_TOUCH : 0;
-	bool discard, is_exec, parked;
+	bool discard, is_exec, parked, upload;
 	char name[128];
+	int vi;
 
 	if (!cmd) {
 		client_unknown_command(c, argc, argv);
@@ -860,9 +1207,12 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		mask = srv.nshards >= 64 ? ~0ull : (1ull << srv.nshards) - 1;
 	else
 		mask = client_key_mask(cmd, argc, argv);
+	/* A SET of a large value goes to the key's shard with its upload. */
+	vi = upload_value_index(cmd->name, strlen(cmd->name), argc);
+	upload = vi && ((c->up && c->up->body_done) || blob_wants(argv[vi].len));
 	/* Run here with other shards parked: keys on several shards, or a
 	 * command that must run on the client's thread (EXEC, WATCH). */
-	parked = (mask & ~self) &&
+	parked = !upload && (mask & ~self) &&
 		 ((mask & (mask - 1)) || is_exec || (cmd->flags & CMD_PARK_KEYS) ||
 		  /* inside a window, a parked shard's key needs no hop */
 		  (!c->hops && !(mask & ~sh->parked_mask) && !(cmd->flags & CMD_BLOCKING)));
@@ -897,6 +1247,32 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		c->flags |= CL_REPLY_SKIP;
 	}
 	c->last_cmd = cmd;
+	if (upload) {
+		struct cmd_arg *av = mem_alloc((size_t)argc * sizeof(*av));
+		struct blob_put *put;
+		struct outseg *s;
+		int target;
+
+		memcpy(av, argv, (size_t)argc * sizeof(*av));
+		if (c->up && c->up->body_done) {
+			put = c->up->put;
+			upload_end(c, false);
+		} else {
+			put = upload_from_mem(c, &argv[1], &argv[vi]);
+			av[vi].len = 0;		/* the value travels in the upload */
+		}
+		target = blob_put_owner(put);
+		discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
+		c->flags &= ~CL_REPLY_SKIP;
+		s = client_add_pending(c, discard);
+		if (target == sh->id)
+			blob_put_exec(sh, put, cmd, argc, av, c->dbid, c->proto, ctxflags, sh->id, s);
+		else
+			shard_hop_send(sh, target, s, cmd, argc, av, c->dbid, c->proto, ctxflags, put);
+		mem_free(av);
+		/* Held until it answers: what follows sees the new value. */
+		return DISPATCH_PAUSE;
+	}
 	if (!parked && mask && mask != self) {
 		int target = __builtin_ctzll(mask);
 		struct outseg *s;
@@ -904,13 +1280,17 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
 		c->flags &= ~CL_REPLY_SKIP;
 		s = client_add_pending(c, discard);
-		shard_hop_send(sh, target, s, cmd, argc, argv, c->dbid, c->proto, ctxflags);
+		shard_hop_send(sh, target, s, cmd, argc, argv, c->dbid, c->proto, ctxflags, NULL);
 		if (cmd->flags & CMD_BLOCKING) {
 			/* It may block over there: hold the client until it answers. */
 			c->block_cookie = s;
 			c->block_shard = target;
 			return DISPATCH_PAUSE;
 		}
+		/* It may wait there for a large value's bytes to be read: what
+		 * follows must not overtake it. */
+		if (cmd->flags & CMD_BLOB_BYTES)
+			return DISPATCH_PAUSE;
 		return DISPATCH_DONE;
 	}
 
@@ -938,6 +1318,18 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		}
 		if (c->flags & CL_POLL)
 			client_unpoll(c);
+		if (res.prog) {
+			/* The reply streams large values: it runs as a program
+			 * into a segment of its own (its bytes left out). */
+			discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
+			c->flags &= ~CL_REPLY_SKIP;
+			if (discard)
+				blob_prog_free(sh, res.prog);
+			else
+				conn_prog(sh, client_add_pending(c, false), res.prog);
+			block_serve_ready(sh);
+			return DISPATCH_DONE;
+		}
 		if (res.blocked) {
 			/* A single-shard command that blocks here: a waiter on our keys. */
 			discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
@@ -988,8 +1380,13 @@ static void client_process(struct client *c)
 			c->argcap = ncap;
 			continue;
 		}
-		if (st == RESP_NEED_MORE)
+		if (st == RESP_NEED_MORE) {
+			/* A large value of a SET still to come: it is received
+			 * into upload buffers instead of the query buffer. */
+			if (blob_wants((uint64_t)MAX(c->parser.bulk_len, 0)))
+				upload_start(c);
 			break;
+		}
 		if (st == RESP_ERROR) {
 			char msg[256];
 
@@ -1013,6 +1410,8 @@ static void client_process(struct client *c)
 			c->argv[i].len = c->args[i].len;
 		}
 		d = client_dispatch(c, (int)argc, c->argv);
+		if (c->up && c->up->body_done && d != DISPATCH_RETRY)
+			upload_end(c, true);	/* refused before it could run */
 		if (d == DISPATCH_RETRY) {
 			/* Keep the command: it is parsed again once resumed. */
 			c->flags |= CL_PAUSED;

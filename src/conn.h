@@ -32,6 +32,7 @@
 #define CL_MULTI_ERR		0x8000	/* a command was refused while queuing: EXEC aborts */
 #define CL_PARKQ		0x10000	/* on the shard's park queue */
 #define CL_POLL			0x20000	/* blocked on keys of several shards: polled */
+#define CL_UPLOAD		0x40000	/* receiving a large bulk into upload buffers */
 
 struct outseg {
 	struct outseg *next;
@@ -39,6 +40,11 @@ struct outseg {
 	struct sbuf buf;	/* reply bytes */
 	bool pending;		/* waiting for a hop reply */
 	bool discard;		/* reply is to be dropped (CLIENT REPLY) */
+	/* A reply streaming a large value (blob.h): read chunks whose buffers
+	 * go back to the file's shard once the socket drained enough. */
+	struct blob_stream *stall_st[16];
+	void *stall_buf[16];
+	int nstall;
 };
 
 struct client {
@@ -88,6 +94,8 @@ struct client {
 	int nsub, npsub;
 	int64_t soft_since_ms;		/* over the soft output limit since */
 	struct acl_user *user;		/* authenticated as (acl_user_hold), or NULL = default */
+	struct upload *up;		/* the large bulk being received, or NULL */
+	int blob_refs;			/* upload buffers still at a key's shard */
 };
 
 /* Where a reply written now goes to stay in order (for pub/sub pushes). */

@@ -170,7 +170,7 @@ void kv_db_init(struct kv_db *db, int id, struct kv_stats *stats)
 	db->stats = stats;
 }
 
-static void kv_value_free(struct kv_entry *e)
+static void kv_value_free(struct kv_db *db, struct kv_entry *e)
 {
 	switch (e->enc) {
 	case KV_ENC_RAW:
@@ -178,7 +178,7 @@ static void kv_value_free(struct kv_entry *e)
 		break;
 	case KV_ENC_BLOB:
 		if (kv_blob_hooks && kv_blob_hooks->release)
-			kv_blob_hooks->release(e->v.ptr);
+			kv_blob_hooks->release(db, e);
 		break;
 	case KV_ENC_OTHER: {
 		const struct kv_type_ops *ops = kv_type_ops(e->type);
@@ -196,14 +196,13 @@ static void kv_entry_free_cb(struct dict_node *n, void *arg)
 {
 	struct kv_entry *e = (struct kv_entry *)n;
 
-	(void)arg;
-	kv_value_free(e);
+	kv_value_free(arg, e);
 	mem_free(e);
 }
 
 void kv_db_destroy(struct kv_db *db)
 {
-	dict_destroy(db->dict, kv_entry_free_cb, NULL);
+	dict_destroy(db->dict, kv_entry_free_cb, db);
 	mem_free(db->vol);
 	memset(db, 0, sizeof(*db));
 }
@@ -224,7 +223,7 @@ size_t kv_db_flush(struct kv_db *db)
 
 	if (db->nwatch && kv_server_hooks && kv_server_hooks->flushed)
 		kv_server_hooks->flushed(db);
-	dict_clear(db->dict, kv_entry_free_cb, NULL);
+	dict_clear(db->dict, kv_entry_free_cb, db);
 	mem_free(db->vol);
 	db->vol = NULL;
 	db->nvol = db->capvol = 0;
@@ -269,6 +268,8 @@ void kv_db_swap(struct kv_db *a, struct kv_db *b)
 		if (b->nblock)
 			kv_server_hooks->swapped(b);
 	}
+	if (kv_blob_hooks && kv_blob_hooks->swapped)
+		kv_blob_hooks->swapped(a, b);
 }
 
 /* --- the volatile vector --- */
@@ -332,7 +333,7 @@ void kv_delete_entry(struct kv_db *db, struct kv_entry *e)
 	kv_signal_modified(db, e->key, e->klen);
 	kv_vol_del(db, e);
 	dict_remove_node(db->dict, &e->node);
-	kv_value_free(e);
+	kv_value_free(db, e);
 	mem_free(e);
 }
 
@@ -403,7 +404,7 @@ static struct kv_entry *kv_install(struct kv_db *db, struct kv_entry *ne, bool k
 				kv_vol_del(db, ne);
 			}
 		}
-		kv_value_free(old);
+		kv_value_free(db, old);
 		mem_free(old);
 	} else {
 		dict_insert(db->dict, &ne->node);
@@ -448,6 +449,16 @@ struct kv_entry *kv_set_int(struct kv_db *db, const char *key, size_t klen,
 	return kv_install(db, e, flags & KV_SET_KEEPTTL);
 }
 
+struct kv_entry *kv_set_blob(struct kv_db *db, const char *key, size_t klen, void *ref,
+			     unsigned flags)
+{
+	struct kv_entry *e = kv_entry_new(key, klen, 0);
+
+	e->enc = KV_ENC_BLOB;
+	e->v.ptr = ref;
+	return kv_install(db, e, flags & KV_SET_KEEPTTL);
+}
+
 struct kv_entry *kv_set_obj(struct kv_db *db, const char *key, size_t klen,
 			    int type, int enc, void *ptr)
 {
@@ -467,6 +478,8 @@ void kv_set_expire(struct kv_db *db, struct kv_entry *e, int64_t when_ms)
 		kv_vol_add(db, e);
 	else
 		kv_vol_del(db, e);
+	if (e->enc == KV_ENC_BLOB && kv_blob_hooks && kv_blob_hooks->expire)
+		kv_blob_hooks->expire(db, e);
 }
 
 const char *kv_str_view(const struct kv_entry *e, size_t *len, char tmp[KV_INT_BUF])
@@ -567,6 +580,9 @@ struct kv_entry *kv_move(struct kv_db *src, struct kv_entry *e, struct kv_db *ds
 	dict_remove_node(src->dict, &e->node);
 	mem_free(e);	/* the value now belongs to ne */
 	dict_insert(dst->dict, &ne->node);
+	/* The blob tier re-keys the value's index record (its TTL is kept). */
+	if (ne->enc == KV_ENC_BLOB && kv_blob_hooks && kv_blob_hooks->moved)
+		kv_blob_hooks->moved(dst, ne);
 	if (when)
 		kv_set_expire(dst, ne, when);
 	kv_signal_ready(dst, newkey, newklen);	/* RENAME / MOVE onto a waited-for key */

@@ -87,10 +87,19 @@ struct kv_db {
 	uint32_t nblock;	/* keys with blocked clients, 0 = skip the hook */
 };
 
-/* How a large value is released; set by the blob tier, NULL before it. */
+/* What kv tells the blob tier about entries of encoding KV_ENC_BLOB; set by
+ * the blob tier, NULL before it. */
 struct kv_blob_hooks {
-	void (*release)(void *ref);		/* drop the reference */
-	size_t (*length)(const void *ref);	/* value length */
+	/* e (in db) is going away: deleted, overwritten, expired, evicted or
+	 * flushed; its value reference is dropped. */
+	void (*release)(struct kv_db *db, struct kv_entry *e);
+	size_t (*length)(const void *ref);			/* value length */
+	/* e was moved into dst under its current key (RENAME, MOVE). */
+	void (*moved)(struct kv_db *dst, struct kv_entry *e);
+	/* e's TTL changed. */
+	void (*expire)(struct kv_db *db, struct kv_entry *e);
+	/* a and b exchanged their keys (SWAPDB). */
+	void (*swapped)(struct kv_db *a, struct kv_db *b);
 };
 extern const struct kv_blob_hooks *kv_blob_hooks;
 
@@ -169,6 +178,10 @@ struct kv_entry *kv_set_str(struct kv_db *db, const char *key, size_t klen,
  * KV_SET_KEEPTTL). */
 struct kv_entry *kv_set_int(struct kv_db *db, const char *key, size_t klen,
 			    long long v, unsigned flags);
+/* Installs a string whose value lives in the blob tier (ref is the tier's),
+ * with kv_set_str's KV_SET_KEEPTTL. */
+struct kv_entry *kv_set_blob(struct kv_db *db, const char *key, size_t klen, void *ref,
+			     unsigned flags);
 /* Installs a value of another type (type != KV_STRING), taking ownership
  * of ptr; replaces any existing value; the TTL is cleared. */
 struct kv_entry *kv_set_obj(struct kv_db *db, const char *key, size_t klen,

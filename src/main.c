@@ -9,6 +9,7 @@
  * handler ever runs on a loop thread.
  */
 #include "server.h"
+#include "blob.h"
 #include "block.h"
 #include "multi.h"
 #include "cfg.h"
@@ -267,6 +268,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (blob_open() < 0)
+		return 1;
 	if (open_listeners() < 0)
 		return 1;
 
@@ -311,6 +314,7 @@ int main(int argc, char **argv)
 		shard_wake(&srv.shards[i]);
 	for (int i = 0; i < srv.nshards; i++)
 		pthread_join(srv.shards[i].thread, NULL);
+	blob_close();
 	for (int i = 0; i < srv.nshards; i++) {
 		struct shard *sh = &srv.shards[i];
 

@@ -49,12 +49,17 @@ struct bkey;
 struct waiter;
 struct psub;
 struct outseg;
+struct blob_prog;
+struct blob_put;
 
 /* What shard_exec() tells its caller beyond the reply. */
 struct exec_result {
 	bool blocked;		/* the command called cmd_block(): no reply yet */
 	int64_t deadline;	/* its deadline (unix ms, 0 = none) */
 	bool null_array;	/* its timeout reply shape */
+	struct blob_prog *prog;	/* the reply streams large values: it was taken out
+				 * of the output as this program (blob.h), which
+				 * the caller delivers to the client's shard */
 };
 
 /* Per-command statistics, per shard (INFO commandstats). */
@@ -161,6 +166,8 @@ extern struct server srv;
 int shard_setup(struct shard *sh, int id);
 void *shard_main(void *arg);
 void shard_wake(struct shard *sh);
+/* A submission queue entry of the shard's ring (submits to make room). */
+struct io_uring_sqe *shard_sqe(struct shard *sh);
 /* Owner shard of a key. */
 int shard_of_key(const char *key, size_t klen);
 /* Parks every shard in mask other than sh (the caller's); returns after all
@@ -172,7 +179,8 @@ void shard_unpark(struct shard *sh, uint64_t mask);
 void shard_check_park(struct shard *sh);
 /* Appends a hop request to the batch for target. */
 void shard_hop_send(struct shard *sh, int target, void *cookie, const struct cmd_def *cmd,
-		    int argc, const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags);
+		    int argc, const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
+		    struct blob_put *put);
 /* Runs one command on this thread; the reply goes into out. res (may be
  * NULL) tells whether it blocked instead of replying. Keys it signalled ready
  * are served by the caller with block_serve_ready(). */

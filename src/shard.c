@@ -19,6 +19,7 @@
  * operations, a client pointer with the low bits tagging recv or send.
  */
 #include "server.h"
+#include "blob.h"
 #include "block.h"
 #include "multi.h"
 #include "pubsub.h"
@@ -44,9 +45,10 @@ _Thread_local struct shard *shard_self;
 enum { UD_TIMER = 2, UD_EVENT = 3, UD_BLOCK_TIMER = 4, UD_ACCEPT = 16 };	/* UD_ACCEPT + listener index */
 #define UD_TAG_RECV 1
 #define UD_TAG_SEND 2
+#define UD_TAG_BLOB 3
 #define UD_TAG_MASK 7
 
-enum { HOP_REQ = 1, HOP_REPLY = 2, HOP_CANCEL = 3 };
+enum { HOP_REQ = 1, HOP_REPLY = 2, HOP_CANCEL = 3, HOP_BLOB = 4 };
 
 struct hop_op {
 	uint8_t kind;		/* HOP_REQ or HOP_REPLY */
@@ -57,6 +59,7 @@ struct hop_op {
 	uint32_t cmd_id;	/* cmd_def.id of the request */
 	uint32_t len;		/* payload bytes */
 	void *cookie;		/* the sender's pending output segment */
+	void *blob;		/* HOP_REQ: the upload its value is (struct blob_put), or NULL */
 };
 
 struct hop_batch {
@@ -239,10 +242,14 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 		.dbid = dbid, .flags = ctxflags, .w = &w, .dirty = 0,
 	};
 	struct cmd_stat *cs = &sh->cmdstats[cmd_id(cmd)];
+	struct blob_prog *prog;
+	size_t before;
 	uint64_t t0;
 
-	if (res)
+	if (res) {
 		res->blocked = false;
+		res->prog = NULL;
+	}
 	if ((cmd->flags & CMD_DENYOOM) && !shard_make_room(sh)) {
 		resp_w_error(&w, "-OOM command not allowed when used memory > 'maxmemory'.");
 		cs->rejected++;
@@ -250,7 +257,14 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 		return;
 	}
 	t0 = util_cycles();
+	before = out->len;
+	blob_exec_begin(out, before);
 	cmd->fn(&ctx);
+	prog = blob_exec_end(out, before);
+	if (res)
+		res->prog = prog;
+	else
+		ASSERT(!prog);	/* nested (EXEC): the outer call collects the holes */
 	cs->cycles += util_cycles() - t0;
 	cs->calls++;
 	if (w.nerr)
@@ -289,12 +303,14 @@ static void hop_pad(struct sbuf *b)
 }
 
 void shard_hop_send(struct shard *sh, int target, void *cookie, const struct cmd_def *cmd,
-		    int argc, const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags)
+		    int argc, const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
+		    struct blob_put *put)
 {
 	struct hop_batch *b = shard_out_batch(sh, target);
 	struct hop_op op = {
 		.kind = HOP_REQ, .dbid = (uint8_t)dbid, .proto = (uint8_t)proto,
 		.ctxflags = ctxflags, .cmd_id = (uint32_t)cmd_id(cmd), .cookie = cookie,
+		.blob = put,
 	};
 	size_t len = 4, hdr = b->data.len;
 	uint32_t n = (uint32_t)argc;
@@ -324,6 +340,16 @@ void shard_hop_reply(struct shard *sh, int target, void *cookie, const char *p, 
 
 	sbuf_append(&b->data, &op, sizeof(op));
 	sbuf_append(&b->data, p, len);
+	hop_pad(&b->data);
+}
+
+void shard_blob_send(struct shard *sh, int target, const struct blob_msg *m)
+{
+	struct hop_batch *b = shard_out_batch(sh, target);
+	struct hop_op op = { .kind = HOP_BLOB, .len = (uint32_t)sizeof(*m) };
+
+	sbuf_append(&b->data, &op, sizeof(op));
+	sbuf_append(&b->data, m, sizeof(*m));
 	hop_pad(&b->data);
 }
 
@@ -377,12 +403,23 @@ static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, co
 		sh->hop_argv[i].len = l;
 		off += 4 + l;
 	}
+	sh->stats.hops_in++;
+	if (op->blob) {
+		/* A SET whose value was uploaded: it runs once written. */
+		blob_put_exec(sh, op->blob, cmd, (int)argc, sh->hop_argv, op->dbid, op->proto,
+			      op->ctxflags, src, op->cookie);
+		return;
+	}
 	hdr = rb->data.len;
 	sbuf_append(&rb->data, &rop, sizeof(rop));
 	shard_exec(sh, NULL, cmd, (int)argc, sh->hop_argv, op->dbid, op->proto, op->ctxflags,
 		   &rb->data, &res);
-	sh->stats.hops_in++;
-	if (res.blocked) {
+	if (res.prog) {
+		/* A reply that streams large values: the program goes back
+		 * instead, in the same place of the batch. */
+		rb->data.len = hdr;
+		blob_prog_deliver(sh, src, op->cookie, res.prog);
+	} else if (res.blocked) {
 		/* No reply until the waiter is served or times out. */
 		rb->data.len = hdr;
 		block_add(sh, cmd, (int)argc, sh->hop_argv, op->dbid, op->proto, op->ctxflags,
@@ -408,6 +445,8 @@ static void shard_run_batch(struct shard *sh, struct hop_batch *b)
 			shard_run_hop(sh, b->src, &op, b->data.p + off);
 		else if (op.kind == HOP_CANCEL)
 			block_cancel(sh, b->src, op.cookie);
+		else if (op.kind == HOP_BLOB)
+			blob_on_msg(sh, b->src, (const struct blob_msg *)(b->data.p + off));
 		else
 			client_apply_hop_reply(op.cookie, b->data.p + off, op.len);
 		off += (op.len + 7) & ~(size_t)7;
@@ -577,6 +616,7 @@ static void shard_cron(struct shard *sh)
 	shard_block_timer(sh, earliest(block_expire(sh), client_poll_blocked(sh)));
 	multi_sweep(sh);
 	client_cron(sh);
+	blob_cron(sh);
 	mem_used_peak_update();
 }
 
@@ -610,6 +650,8 @@ static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
 		client_on_recv((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
 	else if ((ud & UD_TAG_MASK) == UD_TAG_SEND)
 		client_on_send((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
+	else if ((ud & UD_TAG_MASK) == UD_TAG_BLOB)
+		blob_on_cqe(sh, (void *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
 }
 
 int shard_setup(struct shard *sh, int id)
@@ -668,7 +710,7 @@ void *shard_main(void *arg)
 		unsigned head, n = 0;
 
 		atomic_store(&sh->sleeping, 1);
-		if (atomic_load(&sh->inbox) || atomic_load(&sh->park_req)) {
+		if (atomic_load(&sh->inbox) || atomic_load(&sh->park_req) || blob_pending(sh)) {
 			atomic_store(&sh->sleeping, 0);
 			/* With DEFER_TASKRUN completions are only reaped when we
 			 * ask for events, so never just submit. */
@@ -686,6 +728,7 @@ void *shard_main(void *arg)
 		}
 		io_uring_cq_advance(&sh->ring, n);
 		shard_drain_inbox(sh);
+		blob_turn(sh);
 		client_run_resumed(sh);
 		client_run_parkq(sh);
 		shard_flush_hops(sh);

@@ -1,0 +1,178 @@
+/*
+ * blob.h - the blob tier inside the server: large string values stored in a
+ * per-shard O_DIRECT block file, allocated by blob_alloc, indexed durably by
+ * blob_index, read and written only through the owning shard's io_uring.
+ *
+ * Objects:
+ *  - struct blob_val: one stored value (file, extents, length, CRC32C). It
+ *    is immutable once written and reference counted across threads (the
+ *    entry holds one reference, every read in flight another); the last
+ *    reference frees its extents on the thread that owns its file. An entry
+ *    of encoding KV_ENC_BLOB points to one.
+ *  - struct blob_put: an upload. The client's shard receives the bulk payload
+ *    of a large SET into 4 KiB-aligned buffers and hands them to the key's
+ *    shard, which allocates the extents once and writes each buffer as it
+ *    comes; the SET itself runs there once every write completed, installs
+ *    the value and answers only after the index record committed.
+ *  - struct blob_prog: a reply with holes: literal bytes, and ranges of
+ *    blob values to stream in between. The client's shard runs it: literal
+ *    bytes go to the output, a hole becomes a read stream on the file's shard,
+ *    which sends bounded chunks back as the client's socket drains.
+ *
+ * Files: <dir>/blob-<F>.dat; file F belongs to shard F % nshards, and shard S
+ * writes new values into file S. Values written with another shard count
+ * stay where they are and are read and freed through their file's shard.
+ *
+ * Messages between shards travel in the hop batches (HOP_BLOB ops carrying a
+ * struct blob_msg); see shard_blob_send().
+ */
+#ifndef STRATA_BLOB_H
+#define STRATA_BLOB_H
+
+#include "kv.h"
+#include "sbuf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct shard;
+struct cmd_ctx;
+struct cmd_def;
+struct cmd_arg;
+struct resp_w;
+struct blob_val;
+struct blob_put;
+struct blob_prog;
+
+/* Message kinds (struct blob_msg.kind). */
+enum {
+	BM_PUT_BEGIN = 1,	/* client shard -> owner: p = put */
+	BM_PUT_DATA,		/* client shard -> owner: p = put, q = buffer, a = offset, b = bytes */
+	BM_PUT_ABORT,		/* client shard -> owner: p = put */
+	BM_PUT_ACK,		/* owner -> client shard: p = client's upload, q = buffer */
+	BM_READ,		/* client shard -> file shard: p = stream */
+	BM_CHUNK,		/* file shard -> client shard: p = stream, q = buffer, a = data offset
+				 * in buffer, b = bytes (top bit: last chunk) */
+	BM_CHUNK_ACK,		/* client shard -> file shard: p = stream, q = buffer, a = 1 to cancel */
+	BM_FREE,		/* any -> file shard: p = value whose last reference went */
+	BM_PROG,		/* executing shard -> client shard: p = prog, q = output segment */
+	BM_LOADED,		/* file shard -> entry shard: p = value, a = error */
+};
+
+#define BM_CHUNK_LAST (1ull << 63)
+
+struct blob_msg {
+	int kind;
+	int pad;
+	void *p, *q;
+	uint64_t a, b;
+};
+
+/* --- start-up, shutdown, the loop (shard.c, main.c) --- */
+
+/* Opens the index and the block files under cfg.dir and loads every large
+ * key into the shards' databases. Main thread, after shard_setup(), before
+ * the shard threads start. Returns 0 or -errno (logged). */
+int blob_open(void);
+/* After every shard thread ended: commits what is queued and closes. */
+void blob_close(void);
+/* On the shard's thread once its ring exists, and before it is torn down. */
+void blob_shard_start(struct shard *sh);
+void blob_shard_stop(struct shard *sh);
+/* A completion of a blob operation (user_data tag UD_TAG_BLOB). */
+void blob_on_cqe(struct shard *sh, void *op, int res);
+/* A message from shard src. */
+void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m);
+/* Once a loop turn: index results, queued writes, group fdatasync. */
+void blob_turn(struct shard *sh);
+/* True when index results wait for this shard (it must not sleep). */
+bool blob_pending(struct shard *sh);
+void blob_cron(struct shard *sh);
+/* INFO blobstore. */
+void blob_info(struct sbuf *out);
+
+/* --- uploads (conn.c on the client's shard) --- */
+
+/* Whether a value of len bytes goes to the blob tier. */
+bool blob_wants(uint64_t len);
+/* Buffer size and alignment of upload buffers for a value of len bytes. */
+size_t blob_upload_bufsize(uint64_t len);
+size_t blob_align(void);
+/* Starts an upload of len bytes for a key owned by shard owner; cookie is
+ * what BM_PUT_ACK gives back to the client shard. */
+struct blob_put *blob_put_new(struct shard *sh, int owner, uint64_t len, void *cookie);
+/* Hands a filled buffer (value bytes [off, off + n), zero padding up to the
+ * block after them) to the owner; it comes back in BM_PUT_ACK. */
+void blob_put_data(struct shard *sh, struct blob_put *put, void *buf, uint64_t off, size_t n);
+/* The command that would have consumed put will not run: free it. */
+void blob_put_abort(struct shard *sh, struct blob_put *put);
+/* The owner of put (the shard to route its command to). */
+int blob_put_owner(const struct blob_put *put);
+/* On the owner: runs cmd with put as its value once every write finished;
+ * its reply goes to (src, cookie). */
+void blob_put_exec(struct shard *sh, struct blob_put *put, const struct cmd_def *cmd, int argc,
+		   const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags, int src,
+		   void *cookie);
+
+/* --- commands (cmd_string.c and friends) --- */
+
+/* The upload a SET-family command runs with, or NULL. */
+struct blob_put *blob_ctx_put(const struct cmd_ctx *ctx);
+/* 0 if the upload's bytes are all written, or the error to reply. */
+const char *blob_put_error(const struct blob_put *put);
+uint64_t blob_put_len(const struct blob_put *put);
+/* Installs the upload as key's value in db (kv_set_str's flags; expire_ms
+ * >= 0 sets the TTL, 0 none, -1 leaves what flags say), submits its index
+ * record and makes the command's reply wait for the commit. */
+struct kv_entry *blob_put_install(struct cmd_ctx *ctx, struct kv_db *db, const char *key,
+				  size_t klen, unsigned flags, int64_t expire_ms);
+/* Installs len bytes at p as key's value on the blob tier: readable at once
+ * from memory, written to disk in the background. */
+struct kv_entry *blob_set_mem(struct kv_db *db, const char *key, size_t klen, const char *p,
+			      size_t len, unsigned flags);
+/* Replies a bulk string of the range [off, off + len) of e's blob value:
+ * from memory when the bytes are there, else as a hole streamed later. */
+void blob_reply_range(struct resp_w *w, const struct kv_entry *e, uint64_t off, uint64_t len);
+/* The bytes of e's blob value if they are in memory (*len set), else NULL. */
+const char *blob_mem(const struct kv_entry *e, size_t *len);
+/* For a command that needs the bytes of key's blob value in memory: starts
+ * reading them and blocks the command until they are there (it is run
+ * again), and returns false. If the command cannot wait (a transaction, a
+ * multi-shard command), replies an error and returns false. */
+bool blob_need_bytes(struct cmd_ctx *ctx, struct kv_db *db, struct kv_entry *e);
+
+/* --- replies with holes (shard_exec and its callers) --- */
+
+/* Marks the start of a command's reply in out (nesting allowed: EXEC). */
+void blob_exec_begin(struct sbuf *out, size_t before);
+/* Ends it: if holes were added, returns the reply (bytes from `before`) as a
+ * program and truncates out to before; else NULL. */
+struct blob_prog *blob_exec_end(struct sbuf *out, size_t before);
+/* Sends prog to shard dst, for the output segment cookie (or runs it here). */
+void blob_prog_deliver(struct shard *sh, int dst, void *cookie, struct blob_prog *prog);
+/* Client side: runs prog into segment seg (conn.c drives it). */
+struct blob_stream;
+/* Frees a program whose client is gone, dropping its references. */
+void blob_prog_free(struct shard *sh, struct blob_prog *prog);
+/* The next step of prog: copies literal bytes via emit(); returns true when
+ * it is finished, false when a read stream was started (more comes through
+ * BM_CHUNK). */
+bool blob_prog_step(struct shard *sh, struct blob_prog *prog, int client_shard,
+		    void (*emit)(void *arg, const char *p, size_t n), void *arg);
+/* Client side of a chunk: returns the buffer to the file's shard. */
+void blob_chunk_ack(struct shard *sh, struct blob_stream *st, void *buf, bool cancel);
+/* The program a stream belongs to. */
+struct blob_prog *blob_stream_prog(const struct blob_stream *st);
+void *blob_prog_cookie(const struct blob_prog *prog);
+void blob_prog_set_cookie(struct blob_prog *prog, void *cookie);
+
+/* --- conn.c, implemented there --- */
+void conn_put_ack(struct shard *sh, void *upload, void *buf);
+void conn_chunk(struct shard *sh, struct blob_stream *st, void *buf, size_t off, size_t n,
+		bool last);
+void conn_prog(struct shard *sh, void *cookie, struct blob_prog *prog);
+
+/* --- shard.c --- */
+void shard_blob_send(struct shard *sh, int target, const struct blob_msg *m);
+
+#endif
