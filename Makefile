@@ -68,6 +68,10 @@ endif
 $(BUILD)/server: $(SERVER_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# What the unit tests run, built with this BUILD's flags (sanitizers in asan).
+$(BUILD)/strata-check-blob: $(CHECK_BLOB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -91,8 +95,8 @@ test: all
 	$(MAKE) test-redis
 	$(MAKE) asan
 
-test-unit: $(DEPS_STAMP) $(UNIT_BINS)
-	@bash tests/run-unit.sh $(UNIT_BINS)
+test-unit: $(DEPS_STAMP) $(UNIT_BINS) $(BUILD)/strata-check-blob
+	@STRATA_CHECK_BLOB_BIN=$(BUILD)/strata-check-blob bash tests/run-unit.sh $(UNIT_BINS)
 
 test-integ: $(DEPS_STAMP) $(INTEG_BINS) $(BUILD)/server
 	@STRATA_SERVER_BIN=$(BUILD)/server bash tests/run-integ.sh $(INTEG_BINS)
