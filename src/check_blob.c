@@ -48,6 +48,7 @@
  *   db=0 keys=N
  *   file=blob-0.dat records=N size=B allocated=B free=B tail=B holes=B disk=B reclaimable=B
  *   file=blob-3.dat missing records=N
+ *   file=blob-4.dat unreadable records=N
  *   result: clean
  *
  * The offset of a problem is that of the extent concerned, or of the value's
@@ -60,7 +61,9 @@
  * SEEK_HOLE reports as holes; disk is st_blocks * 512; reclaimable the free
  * bytes that still take disk, estimated as disk - (allocated - holes inside
  * extents), at most free. A file that no record names is listed with
- * records=0; one that records name but that does not exist as "missing".
+ * records=0; one that records name but that does not exist as "missing";
+ * one that cannot be opened (the reason is on stderr, the result
+ * "incomplete") as "unreadable".
  *
  * Keys are printed in double quotes with \\, \", \n, \r, \t, and \xHH for
  * any other byte outside printable ASCII, cut after CK_KEY_SHOWN bytes
