@@ -1,6 +1,7 @@
 # strata - one plain GNU Makefile.
 #
-#   make            build src/strata-server (installs missing Debian packages first)
+#   make            build src/strata-server and src/strata-check-blob (installs
+#                   missing Debian packages first)
 #   make run        build and start the server on conf/strata.conf
 #   make test       build and run every test: unit, integration, Redis suite, ASan
 #   make test-unit / test-integ / test-redis / asan / fuzz / bench / clean / install
@@ -27,6 +28,11 @@ SRCS    := $(wildcard src/*.c)
 OBJS    := $(SRCS:src/%.c=$(BUILD)/src/%.o)
 LIBOBJS := $(filter-out $(BUILD)/src/main.o $(BUILD)/src/check_blob.o,$(OBJS))
 SERVER  := src/strata-server
+SERVER_OBJS := $(filter-out $(BUILD)/src/check_blob.o,$(OBJS))
+# The offline checker of a data directory's blob tier: the blob modules and
+# what they stand on, nothing of the server.
+CHECK_BLOB := src/strata-check-blob
+CHECK_BLOB_OBJS := $(addprefix $(BUILD)/src/,check_blob.o blob_index.o blob_alloc.o log.o mem.o util.o)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -38,7 +44,7 @@ DEPS_STAMP := build/.deps-ok
 
 .PHONY: all run test test-unit test-integ test-redis asan fuzz bench clean install deps
 
-all: $(DEPS_STAMP) $(SERVER)
+all: $(DEPS_STAMP) $(SERVER) $(CHECK_BLOB)
 
 # deps/install.sh installs only what is missing; the stamp records that it ran
 # for this version of the package list.
@@ -50,13 +56,20 @@ deps:
 	@bash deps/install.sh
 
 ifeq ($(BUILD),build/release)
-$(SERVER): $(OBJS)
+$(SERVER): $(SERVER_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(CHECK_BLOB): $(CHECK_BLOB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 else
 $(SERVER): ;
+$(CHECK_BLOB): ;
 endif
 
-$(BUILD)/server: $(OBJS)
+$(BUILD)/server: $(SERVER_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# What the unit tests run, built with this BUILD's flags (sanitizers in asan).
+$(BUILD)/strata-check-blob: $(CHECK_BLOB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/src/%.o: src/%.c
@@ -82,8 +95,8 @@ test: all
 	$(MAKE) test-redis
 	$(MAKE) asan
 
-test-unit: $(DEPS_STAMP) $(UNIT_BINS)
-	@bash tests/run-unit.sh $(UNIT_BINS)
+test-unit: $(DEPS_STAMP) $(UNIT_BINS) $(BUILD)/strata-check-blob
+	@STRATA_CHECK_BLOB_BIN=$(BUILD)/strata-check-blob bash tests/run-unit.sh $(UNIT_BINS)
 
 test-integ: $(DEPS_STAMP) $(INTEG_BINS) $(BUILD)/server
 	@STRATA_SERVER_BIN=$(BUILD)/server bash tests/run-integ.sh $(INTEG_BINS)
@@ -108,9 +121,10 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)$(prefix)/etc/strata
 	install -m 755 $(SERVER) $(DESTDIR)$(prefix)/bin/strata-server
+	install -m 755 $(CHECK_BLOB) $(DESTDIR)$(prefix)/bin/strata-check-blob
 	install -m 644 conf/strata.conf $(DESTDIR)$(prefix)/etc/strata/strata.conf
 
 clean:
-	rm -rf build $(SERVER)
+	rm -rf build $(SERVER) $(CHECK_BLOB)
 
 -include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
