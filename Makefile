@@ -3,7 +3,7 @@
 #   make            build src/strata-server (installs missing Debian packages first)
 #   make run        build and start the server on conf/strata.conf
 #   make test       build and run every test: unit, integration, Redis suite, ASan
-#   make test-unit / test-integ / test-redis / asan / fuzz / bench / clean / install
+#   make test-unit / test-integ / test-redis / asan / fuzz / bench / bench-large / clean / install
 
 CC      ?= cc
 PKGS    := liburing lmdb libssl libcrypto
@@ -36,7 +36,7 @@ INTEG_LIB  := $(BUILD)/tests/integ/harness.o
 
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all run test test-unit test-integ test-redis asan fuzz bench clean install deps
+.PHONY: all run test test-unit test-integ test-redis asan fuzz bench bench-large clean install deps
 
 all: $(DEPS_STAMP) $(SERVER)
 
@@ -104,6 +104,11 @@ fuzz:
 
 bench: all
 	@bash bench/run.sh
+
+# Large values (64 KiB to 16 MiB): strata, redis-server and memcached with
+# extstore against fio's and iperf3's limits; LARGE_QUICK=1 for a short run.
+bench-large: all
+	@bash bench/large.sh
 
 install: all
 	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)$(prefix)/etc/strata
