@@ -550,6 +550,7 @@ if command -v gnuplot >/dev/null && [[ -s $chart_dat ]]; then
 		set termoption noenhanced
 		set ylabel "MB/s (10^6 bytes)"
 		set yrange [0:*]
+		set offsets 0, 0, graph 0.08, 0
 		set grid ytics
 		set key tmargin center horizontal
 		set datafile missing "-"
