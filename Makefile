@@ -4,7 +4,7 @@
 #                   missing Debian packages first)
 #   make run        build and start the server on conf/strata.conf
 #   make test       build and run every test: unit, integration, Redis suite, ASan
-#   make test-unit / test-integ / test-redis / asan / fuzz / bench / clean / install
+#   make test-unit / test-integ / test-redis / asan / fuzz / bench / bench-large / clean / install
 
 CC      ?= cc
 PKGS    := liburing lmdb libssl libcrypto
@@ -42,7 +42,7 @@ INTEG_LIB  := $(BUILD)/tests/integ/harness.o
 
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all run test test-unit test-integ test-redis asan fuzz bench clean install deps
+.PHONY: all run test test-unit test-integ test-redis asan fuzz bench bench-large clean install deps
 
 all: $(DEPS_STAMP) $(SERVER) $(CHECK_BLOB)
 
@@ -117,6 +117,11 @@ fuzz:
 
 bench: all
 	@bash bench/run.sh
+
+# Large values (64 KiB to 16 MiB): strata, redis-server and memcached with
+# extstore against fio's and iperf3's limits; LARGE_QUICK=1 for a short run.
+bench-large: all
+	@bash bench/large.sh
 
 install: all
 	install -d $(DESTDIR)$(prefix)/bin $(DESTDIR)$(prefix)/etc/strata

@@ -12,7 +12,9 @@
 #
 # Writes bench/RESULTS.md (machine, commands, table with strata/redis
 # ratios) and bench/results.png (ratio bars per test); raw data of every run
-# in bench/work/raw.csv. Both servers are stopped by PID at the end.
+# in bench/work/raw.csv. The "Large values" section that bench/large.sh
+# keeps between its markers in RESULTS.md is carried over unchanged. Both
+# servers are stopped by PID at the end.
 #
 # Environment:
 #   STRATA_SERVER_BIN   strata binary (default: src/strata-server)
@@ -345,6 +347,12 @@ partial_note=""
 [[ $timed_out -eq 0 ]] || partial_note="
 > The run hit its ${total_timeout} s limit: some tests are missing."
 
+# bench/large.sh's section, kept as it is.
+large_section=""
+if [[ -f $results_md ]]; then
+	large_section=$(awk '$0 == "<!-- bench/large.sh: begin -->" { f = 1 } f; $0 == "<!-- bench/large.sh: end -->" { f = 0 }' "$results_md")
+fi
+
 {
 	cat <<-EOF
 	# strata vs redis-server — side-by-side benchmark
@@ -402,6 +410,10 @@ partial_note=""
 	cat "$table"
 	echo
 	echo "$chart_note"
+	if [[ -n $large_section ]]; then
+		echo
+		printf '%s\n' "$large_section"
+	fi
 } > "$results_md"
 
 made_png=""
