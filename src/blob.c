@@ -1603,23 +1603,23 @@ bool blob_need_bytes(struct cmd_ctx *ctx, struct kv_db *db, struct kv_entry *e)
 
 	if (bv->mem)
 		return true;
-	if ((ctx->flags & CTX_NO_BLOCK) || db->owner != ctx->sh->id) {
-		resp_w_error(ctx->w, "-ERR the value of this key is on disk: it can be read by this "
-			     "command only outside MULTI and multi-key commands");
+	if (ctx->flags & CTX_NO_BLOCK) {
+		resp_w_error(ctx->w, "-ERR the value of this key is on disk: it cannot be read "
+			     "inside MULTI");
 		return false;
 	}
 	if (!bv->loading) {
+		/* The bytes go to the shard of the entry (db->owner), which
+		 * runs the command again; a multi-shard command is polled. */
 		int home = file_owner(bv->file);
 
 		bv->loading = true;
 		atomic_fetch_add(&bv->refs, 1);	/* held by the load */
 		if (home == ctx->sh->id) {
-			load_start(bs_of(ctx->sh), bv, ctx->sh->id);
+			load_start(bs_of(ctx->sh), bv, db->owner);
 		} else {
-			/* A file of another shard (written with another shard
-			 * count, or renamed here): it reads, we get the bytes. */
 			struct blob_msg m = { .kind = BM_READ, .p = NULL, .q = bv,
-					      .a = (uint64_t)ctx->sh->id };
+					      .a = (uint64_t)db->owner };
 
 			shard_blob_send(ctx->sh, home, &m);
 		}

@@ -31,12 +31,16 @@
  * as out of range, where Redis multiplies with signed overflow (undefined
  * behaviour) and acts on whatever the compiler made of it.
  *
- * Values are read only through bit_value(), which refuses a value that
- * lives in the blob tier (KV_ENC_BLOB) with the same words cmd_string.c
- * uses: that helper is where a block-reading path will go. Databases come
- * from cmd_db() per key, because BITOP's keys may be on different shards.
+ * Values are read only through bit_read() and bit_writable(). A value on
+ * the blob tier (KV_ENC_BLOB) is read into memory first: the command waits
+ * for it like a blocked command and runs again (blob_need_bytes). A bit
+ * write makes such a value an ordinary string in memory: only the writers
+ * the blob tier names (SET, APPEND, SETRANGE, ...) store on disk. Databases
+ * come from cmd_db() per key, because BITOP's keys may be on different
+ * shards.
  */
 #include "cmd.h"
+#include "blob.h"
 #include "cfg.h"
 #include "kv.h"
 #include "mem.h"
@@ -80,19 +84,18 @@ static struct kv_entry *bit_lookup(struct cmd_ctx *ctx, int i, bool read, struct
 	return kv_lookup(db, k->p, k->len, bit_lk_flags(ctx, read));
 }
 
-/* The reply for a value in the blob tier, which this file cannot read yet
- * (the same words as cmd_string.c's). */
-static void bit_reply_blob(struct cmd_ctx *ctx)
+/* Fills v with the bytes of the string entry e (of db) and returns true, or
+ * returns false when the reply is made: a large value being read (the
+ * command runs again), or refused where the command cannot wait. */
+static bool bit_value(struct cmd_ctx *ctx, struct kv_db *db, struct kv_entry *e,
+		      struct bit_view *v)
 {
-	resp_w_error(ctx->w, "large value is in the blob tier, which this command cannot read yet");
-}
-
-/* Fills v with the bytes of the string entry e and returns true, or returns
- * false for a value that is not in memory (a blob). */
-static bool bit_value(const struct kv_entry *e, struct bit_view *v)
-{
-	if (e->enc == KV_ENC_BLOB)
-		return false;
+	if (e->enc == KV_ENC_BLOB) {
+		if (!blob_need_bytes(ctx, db, e))
+			return false;
+		v->p = (const unsigned char *)blob_mem(e, &v->len);
+		return true;
+	}
 	v->p = (const unsigned char *)kv_str_view(e, &v->len, v->tmp);
 	return true;
 }
@@ -101,7 +104,8 @@ static bool bit_value(const struct kv_entry *e, struct bit_view *v)
  * v its bytes. Returns false after replying WRONGTYPE or the blob refusal. */
 static bool bit_read(struct cmd_ctx *ctx, int i, struct kv_entry **ep, struct bit_view *v)
 {
-	struct kv_entry *e = bit_lookup(ctx, i, true, NULL);
+	struct kv_db *db;
+	struct kv_entry *e = bit_lookup(ctx, i, true, &db);
 
 	*ep = e;
 	v->p = NULL;
@@ -112,11 +116,7 @@ static bool bit_read(struct cmd_ctx *ctx, int i, struct kv_entry **ep, struct bi
 		cmd_reply_wrongtype(ctx);
 		return false;
 	}
-	if (!bit_value(e, v)) {
-		bit_reply_blob(ctx);
-		return false;
-	}
-	return true;
+	return bit_value(ctx, db, e, v);
 }
 
 /*
@@ -140,8 +140,14 @@ static struct kv_raw *bit_writable(struct cmd_ctx *ctx, size_t nbytes, struct kv
 			return NULL;
 		}
 		if (e->enc == KV_ENC_BLOB) {
-			bit_reply_blob(ctx);
-			return NULL;
+			size_t len;
+			const char *p;
+
+			if (!blob_need_bytes(ctx, *dbp, e))
+				return NULL;
+			/* The edited value stays in memory (see the top). */
+			p = blob_mem(e, &len);
+			e = kv_set_str(*dbp, key->p, key->len, p, len, KV_SET_KEEPTTL | KV_SET_NOINT);
 		}
 		olen = kv_str_len(e);
 	} else {
@@ -910,24 +916,24 @@ static void cmd_bitfield_ro(struct cmd_ctx *ctx)
 	  .since = (since_), .summary = (sum), .complexity = (cx) }
 
 const struct cmd_def cmd_bit_defs[] = {
-	BIT_CMD("setbit", cmd_setbit, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, BIT_WR_SLOW, "2.2.0",
+	BIT_CMD("setbit", cmd_setbit, 4, CMD_WRITE | CMD_DENYOOM | CMD_BLOB_BYTES, 1, 1, 1, BIT_WR_SLOW, "2.2.0",
 		"Sets or clears one bit of a string value, padding it with zero bytes as "
 		"needed, and returns the bit's previous value.", "O(1)"),
-	BIT_CMD("getbit", cmd_getbit, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, BIT_RD_FAST, "2.2.0",
+	BIT_CMD("getbit", cmd_getbit, 3, CMD_READONLY | CMD_FAST | CMD_BLOB_BYTES, 1, 1, 1, BIT_RD_FAST, "2.2.0",
 		"Returns one bit of a string value; bits past its end are 0.", "O(1)"),
-	BIT_CMD("bitcount", cmd_bitcount, -2, CMD_READONLY, 1, 1, 1, BIT_RD_SLOW, "2.6.0",
+	BIT_CMD("bitcount", cmd_bitcount, -2, CMD_READONLY | CMD_BLOB_BYTES, 1, 1, 1, BIT_RD_SLOW, "2.6.0",
 		"Counts the bits set to 1 in a string value, optionally within a range of "
 		"bytes or bits.", "O(N)"),
-	BIT_CMD("bitpos", cmd_bitpos, -3, CMD_READONLY, 1, 1, 1, BIT_RD_SLOW, "2.8.7",
+	BIT_CMD("bitpos", cmd_bitpos, -3, CMD_READONLY | CMD_BLOB_BYTES, 1, 1, 1, BIT_RD_SLOW, "2.8.7",
 		"Finds the first bit set to 1, or to 0, in a string value, optionally within "
 		"a range of bytes or bits.", "O(N)"),
-	BIT_CMD("bitop", cmd_bitop, -4, CMD_WRITE | CMD_DENYOOM, 2, -1, 1, BIT_WR_SLOW, "2.6.0",
+	BIT_CMD("bitop", cmd_bitop, -4, CMD_WRITE | CMD_DENYOOM | CMD_BLOB_BYTES, 2, -1, 1, BIT_WR_SLOW, "2.6.0",
 		"Stores at a key the bitwise AND, OR or XOR of string values, or the NOT of "
 		"one.", "O(N)"),
-	BIT_CMD("bitfield", cmd_bitfield, -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, BIT_WR_SLOW,
+	BIT_CMD("bitfield", cmd_bitfield, -2, CMD_WRITE | CMD_DENYOOM | CMD_BLOB_BYTES, 1, 1, 1, BIT_WR_SLOW,
 		"3.2.0", "Reads, writes and increments integer fields of any width up to 64 "
 		"bits at any bit offset of a string value.", "O(1) for each subcommand specified"),
-	BIT_CMD("bitfield_ro", cmd_bitfield_ro, -2, CMD_READONLY | CMD_FAST, 1, 1, 1, BIT_RD_FAST,
+	BIT_CMD("bitfield_ro", cmd_bitfield_ro, -2, CMD_READONLY | CMD_FAST | CMD_BLOB_BYTES, 1, 1, 1, BIT_RD_FAST,
 		"6.0.0", "Reads integer fields of a string value: the read-only form of "
 		"BITFIELD.", "O(1) for each subcommand specified"),
 	{ .name = NULL },

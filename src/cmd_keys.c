@@ -49,6 +49,7 @@
  */
 #include "cfg.h"
 #include "cmd.h"
+#include "blob.h"
 #include "kv.h"
 #include "mem.h"
 #include "resp_write.h"
@@ -523,12 +524,11 @@ static void keys_cmd_move(struct cmd_ctx *ctx)
 }
 
 /* Whether kv_copy() can duplicate e: it copies strings held in memory and
- * other types that have a dup function, not values on the blob tier. */
+ * other types that have a dup function (a value on the blob tier is copied
+ * by COPY itself, from its bytes). */
 static bool entry_copyable(const struct kv_entry *e)
 {
-	if (e->enc == KV_ENC_BLOB)
-		return false;
-	return (e->type == KV_STRING && e->enc != KV_ENC_BLOB) ||
+	return e->type == KV_STRING ||
 	       (kv_type_ops(e->type) && kv_type_ops(e->type)->dup);
 }
 
@@ -579,9 +579,22 @@ static void keys_cmd_copy(struct cmd_ctx *ctx)
 		resp_w_error(ctx->w, "unknown type object");
 		return;
 	}
+	/* A large value on disk is read first (the command runs again then). */
+	if (e->enc == KV_ENC_BLOB && !blob_need_bytes(ctx, src, e))
+		return;
 	if (old)
 		kv_delete_entry(dst, old);
 	ctx->dirty++;
+	if (e->enc == KV_ENC_BLOB) {
+		size_t len;
+		const char *p = blob_mem(e, &len);
+		struct kv_entry *ne = blob_set_mem(dst, dk->p, dk->len, p, len, 0);
+
+		if (e->expire_ms)
+			kv_set_expire(dst, ne, e->expire_ms);
+		resp_w_int(ctx->w, 1);
+		return;
+	}
 	if (!kv_copy(e, dst, dk->p, dk->len)) {
 		resp_w_error(ctx->w, "unknown type object");
 		return;
@@ -986,7 +999,7 @@ const struct cmd_def cmd_keys_defs[] = {
 	  .summary = "Give a key a new name unless that name is taken",
 	  .complexity = "O(1)" },
 	{ .name = "copy", .fn = keys_cmd_copy, .arity = -3,
-	  .flags = CMD_WRITE | CMD_DENYOOM, .first_key = 1, .last_key = 2, .key_step = 1,
+	  .flags = CMD_WRITE | CMD_DENYOOM | CMD_BLOB_BYTES, .first_key = 1, .last_key = 2, .key_step = 1,
 	  .acl = KS_W | ACL(ACL_SLOW), .group = "generic", .since = "6.2.0",
 	  .summary = "Duplicate a key's value and TTL under another name or database",
 	  .complexity = "O(1) for strings, O(N) in the elements of a collection" },

@@ -1265,10 +1265,9 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		discard = (c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) != 0;
 		c->flags &= ~CL_REPLY_SKIP;
 		s = client_add_pending(c, discard);
-		if (target == sh->id)
-			blob_put_exec(sh, put, cmd, argc, av, c->dbid, c->proto, ctxflags, sh->id, s);
-		else
-			shard_hop_send(sh, target, s, cmd, argc, av, c->dbid, c->proto, ctxflags, put);
+		/* Even to ourselves it travels as a message: the upload's
+		 * buffers went that way, and the command must come after them. */
+		shard_hop_send(sh, target, s, cmd, argc, av, c->dbid, c->proto, ctxflags, put);
 		mem_free(av);
 		/* Held until it answers: what follows sees the new value. */
 		return DISPATCH_PAUSE;
