@@ -47,6 +47,7 @@
 #define UD_TAG_SEND 2
 #define UPLOAD_BUFS 4			/* upload buffers in flight per large SET */
 #define STREAM_HIGH (1u << 20)		/* a streamed reply waits while this much is unsent */
+#define CLIENT_PAUSED_INPUT (1u << 20)	/* input read ahead while a client is paused */
 
 
 static void client_process(struct client *c);
@@ -852,6 +853,10 @@ static void client_arm_recv(struct client *c)
 	if (c->flags & (CL_RECV | CL_CLOSING | CL_CLOSE_AFTER_REPLY))
 		return;
 	if (c->wbuf.len + c->sending.len > CLIENT_OUT_HIGH)
+		return;
+	/* A paused client's input waits in rbuf: past this much, stop reading
+	 * (a client pipelining large SETs pauses after each one). */
+	if ((c->flags & CL_PAUSED) && c->rbuf.len - c->rpos >= CLIENT_PAUSED_INPUT)
 		return;
 	if (c->flags & CL_UPLOAD) {
 		struct upload *up = c->up;
