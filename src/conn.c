@@ -155,6 +155,7 @@ static void client_free(struct client *c)
 	sbuf_free(&c->rbuf);
 	sbuf_free(&c->wbuf);
 	sbuf_free(&c->sending);
+	free(c->recv_orphan);
 	mem_free(c->args);
 	mem_free(c->argv);
 	mem_free(c->name);
@@ -667,7 +668,10 @@ static void upload_end(struct client *c, bool abort)
 	for (int i = 0; i < up->nspare; i++)
 		free(up->spare[i]);
 	up->nspare = 0;
-	free(up->cur);
+	if (c->flags & CL_RECV)
+		c->recv_orphan = up->cur;	/* the kernel may still write there */
+	else
+		free(up->cur);
 	up->cur = NULL;
 	if (up->out == 0)
 		upload_free(up);

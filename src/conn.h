@@ -96,6 +96,7 @@ struct client {
 	struct acl_user *user;		/* authenticated as (acl_user_hold), or NULL = default */
 	struct upload *up;		/* the large bulk being received, or NULL */
 	int blob_refs;			/* upload buffers still at a key's shard */
+	void *recv_orphan;		/* upload buffer of a RECV still in flight at close */
 };
 
 /* Where a reply written now goes to stay in order (for pub/sub pushes). */
