@@ -14,6 +14,8 @@
 
 #include "server.h"
 
+struct tls_conn;
+
 #define CL_CLOSE_AFTER_REPLY	0x001	/* close once output drained */
 #define CL_CLOSING		0x002	/* closed: waiting for ops in flight */
 #define CL_RECV		0x004	/* a RECV is in flight */
@@ -88,6 +90,9 @@ struct client {
 	int nsub, npsub;
 	int64_t soft_since_ms;		/* over the soft output limit since */
 	struct acl_user *user;		/* authenticated as (acl_user_hold), or NULL = default */
+	/* TLS (tls.c): NULL for a plain-text client. For a TLS client, rbuf
+	 * and wbuf still hold plaintext; `sending` holds ciphertext. */
+	struct tls_conn *tls;
 };
 
 /* Where a reply written now goes to stay in order (for pub/sub pushes). */
