@@ -208,6 +208,36 @@ check "pipelined 16 MiB GETs over TLS come back whole and in order" \
 	"got $(stat -c %s "$work/big.x3") bytes, not the $(stat -c %s "$work/big.x3.want") expected" \
 	cmp -s "$work/big.x3.want" "$work/big.x3"
 
+# A client that goes away in the middle of a 16 MiB reply.
+for _ in 1 2 3; do
+	tcli get tls:big > /dev/null 2>&1 &
+	reader=$!
+	sleep 0.05
+	kill "$reader" 2>/dev/null
+	wait "$reader" 2>/dev/null
+done
+check_eq "clients leaving in the middle of a 16 MiB reply harm nothing" "hello" "$(tcli get tls:k 2>&1)"
+
+# Replies that come from another shard or another client: a blocked pop
+# woken by a push on the plain port, and pub/sub messages.
+tcli blpop tls:list 10 > "$work/blpop.out" 2>&1 &
+popper=$!
+tcli subscribe tls:chan > "$work/sub.out" 2>&1 &
+subscriber=$!
+for _ in $(seq 50); do
+	[[ $(pcli pubsub numsub tls:chan | tail -1) == 1 && $(pcli info clients | grep -c 'blocked_clients:1') == 1 ]] && break
+	sleep 0.1
+done
+pcli rpush tls:list woken > /dev/null
+pcli publish tls:chan "to a TLS subscriber" > /dev/null
+wait "$popper"
+check_eq "BLPOP over TLS is woken by RPUSH on the plain port" $'tls:list\nwoken' "$(cat "$work/blpop.out")"
+sleep 0.2
+kill "$subscriber" 2>/dev/null
+wait "$subscriber" 2>/dev/null
+check_eq "a TLS subscriber receives PUBLISH from the plain port" \
+	$'subscribe\ntls:chan\n1\nmessage\ntls:chan\nto a TLS subscriber' "$(cat "$work/sub.out")"
+
 # redis-cli --pipe: 20000 commands in one stream.
 for i in $(seq 10000); do printf 'SET pipe:%d %d\r\nINCR pipe:%d\r\n' "$i" "$i" "$i"; done > "$work/pipe.txt"
 check_eq "redis-cli --pipe over TLS: 20000 replies, no error" \
