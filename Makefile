@@ -5,6 +5,8 @@
 #   make run        build and start the server on conf/strata.conf
 #   make test       build and run every test: unit, integration, Redis suite, ASan
 #   make test-unit / test-integ / test-redis / asan / fuzz / bench / bench-large / clean / install
+#   make certs      test CA and certificates for TLS in build/tls (openssl CLI)
+#   make test-tls   the TLS tests alone (they also run in test-integ)
 
 CC      ?= cc
 PKGS    := liburing lmdb libssl libcrypto
@@ -42,7 +44,12 @@ INTEG_LIB  := $(BUILD)/tests/integ/harness.o
 
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all run test test-unit test-integ test-redis asan fuzz bench bench-large clean install deps
+# Test certificates (tests/tls/gen-certs.sh): shared by every BUILD, made
+# again when the script changes. The expired one is dated 2020.
+TLS_CERTS  := build/tls/client-other-ca.key
+TLS_TEST   := tests/tls/run.sh
+
+.PHONY: all run test test-unit test-integ test-tls test-redis asan fuzz bench bench-large clean install deps certs
 
 all: $(DEPS_STAMP) $(SERVER) $(CHECK_BLOB)
 
@@ -98,8 +105,18 @@ test: all
 test-unit: $(DEPS_STAMP) $(UNIT_BINS) $(BUILD)/strata-check-blob
 	@STRATA_CHECK_BLOB_BIN=$(BUILD)/strata-check-blob bash tests/run-unit.sh $(UNIT_BINS)
 
-test-integ: $(DEPS_STAMP) $(INTEG_BINS) $(BUILD)/server
-	@STRATA_SERVER_BIN=$(BUILD)/server bash tests/run-integ.sh $(INTEG_BINS)
+test-integ: $(DEPS_STAMP) $(INTEG_BINS) $(BUILD)/server $(TLS_CERTS)
+	@STRATA_SERVER_BIN=$(BUILD)/server bash tests/run-integ.sh $(INTEG_BINS) $(TLS_TEST)
+
+# redis-cli --tls, openssl s_client and redis-py against a server with a
+# plain port and a TLS port.
+test-tls: $(DEPS_STAMP) $(BUILD)/server $(TLS_CERTS)
+	@STRATA_SERVER_BIN=$(BUILD)/server bash $(TLS_TEST)
+
+certs: $(TLS_CERTS)
+
+$(TLS_CERTS): tests/tls/gen-certs.sh
+	@bash tests/tls/gen-certs.sh build/tls
 
 test-redis: all
 	@bash redis-tests/run.sh

@@ -58,6 +58,7 @@
 
 #include "log.h"
 #include "acl.h"
+#include "tls.h"
 #include "mem.h"
 #include "util.h"
 
@@ -102,7 +103,7 @@ struct cfg_opt {
 /* One load: a file with its includes, a text, or a command line. */
 struct cfg_load {
 	int depth;		/* include nesting, 0 at the top */
-	bool seen[64];		/* per option: a CFG_ACCUMULATE line was read */
+	bool seen[128];		/* per option: a CFG_ACCUMULATE line was read */
 };
 
 static const struct cfg_enum cfg_policy_names[] = {
@@ -122,6 +123,13 @@ static const struct cfg_enum cfg_loglevel_names[] = {
 	{ "verbose", LOG_VERBOSE },
 	{ "notice", LOG_NOTICE },
 	{ "warning", LOG_WARNING },
+	{ NULL, 0 },
+};
+
+static const struct cfg_enum cfg_tls_auth_names[] = {
+	{ "no", TLS_AUTH_NO },
+	{ "yes", TLS_AUTH_YES },
+	{ "optional", TLS_AUTH_OPTIONAL },
 	{ NULL, 0 },
 };
 
@@ -170,6 +178,20 @@ static int cfg_apply_requirepass(char *reason, size_t cap)
 	(void)reason;
 	(void)cap;
 	acl_set_requirepass(cfg.requirepass);
+	return 0;
+}
+
+/* A tls-* option changed: the running server builds a new TLS context, and
+ * keeps the old one if that fails. Before start-up (while loading) nothing
+ * is built yet: main() builds the context once everything is read. */
+static int cfg_apply_tls(char *reason, size_t cap)
+{
+	if (!tls_is_configured())
+		return 0;
+	if (tls_configure() < 0) {
+		snprintf(reason, cap, "Unable to update TLS configuration. Check server logs.");
+		return -1;
+	}
 	return 0;
 }
 
@@ -354,6 +376,18 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_INT("timeout", timeout, "0", 0, INT_MAX, 0, NULL),
 	OPT_INT("maxclients", maxclients, "10000", 1, INT_MAX, 0, NULL),
 	OPT_BOOL("protected-mode", protected_mode, "yes", 0, NULL),
+	/* TLS */
+	OPT_INT("tls-port", tls_port, "0", 0, 65535, CFG_IMMUTABLE, NULL),
+	OPT_STR("tls-cert-file", tls_cert_file, "", 0, NULL, cfg_apply_tls),
+	OPT_STR("tls-key-file", tls_key_file, "", 0, NULL, cfg_apply_tls),
+	OPT_STR("tls-ca-cert-file", tls_ca_cert_file, "", 0, NULL, cfg_apply_tls),
+	OPT_STR("tls-ca-cert-dir", tls_ca_cert_dir, "", 0, NULL, cfg_apply_tls),
+	OPT_ENUM("tls-auth-clients", tls_auth_clients, "yes", cfg_tls_auth_names, cfg_apply_tls),
+	OPT_STR("tls-protocols", tls_protocols, "", 0, NULL, cfg_apply_tls),
+	OPT_STR("tls-ciphers", tls_ciphers, "", 0, NULL, cfg_apply_tls),
+	OPT_STR("tls-ciphersuites", tls_ciphersuites, "", 0, NULL, cfg_apply_tls),
+	{ .name = "tls-prefer-server-ciphers", .type = CFG_BOOL, CFG_FIELD(tls_prefer_server_ciphers),
+	  .def = "no", .apply = cfg_apply_tls },
 	/* threads */
 	OPT_INT("shards", shards, "0", 0, 1024, CFG_IMMUTABLE, NULL),
 	OPT_INT("io-uring-entries", io_uring_entries, "1024", 1, 32768, CFG_IMMUTABLE, NULL),

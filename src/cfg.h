@@ -35,6 +35,9 @@ enum maxmemory_policy {
 
 enum blob_fsync { BLOB_FSYNC_NO = 0, BLOB_FSYNC_EVERYSEC, BLOB_FSYNC_ALWAYS };
 enum { COBL_NORMAL = 0, COBL_REPLICA = 1, COBL_PUBSUB = 2 };
+/* tls-auth-clients: a client certificate is required, not asked for, or
+ * checked only when the client gives one. */
+enum tls_auth { TLS_AUTH_NO = 0, TLS_AUTH_YES, TLS_AUTH_OPTIONAL };
 
 struct strata_cfg {
 	/* network */
@@ -45,6 +48,17 @@ struct strata_cfg {
 	int timeout;			/* idle client timeout, seconds; 0 off */
 	int maxclients;			/* 10000 */
 	bool protected_mode;		/* yes */
+	/* TLS (tls.c), with Redis's names and meanings; "" = not set */
+	int tls_port;			/* 0 = no TLS listener (immutable) */
+	char *tls_cert_file;		/* server certificate (chain), PEM */
+	char *tls_key_file;		/* its private key, PEM, unencrypted */
+	char *tls_ca_cert_file;		/* CAs trusted for client certificates */
+	char *tls_ca_cert_dir;		/* or a directory of them (c_rehash) */
+	int tls_auth_clients;		/* enum tls_auth; yes */
+	char *tls_protocols;		/* e.g. "TLSv1.2 TLSv1.3"; "" = those two */
+	char *tls_ciphers;		/* TLSv1.2 and older; "" = OpenSSL's default */
+	char *tls_ciphersuites;		/* TLSv1.3; "" = OpenSSL's default */
+	bool tls_prefer_server_ciphers;	/* no: the client's order wins */
 	/* threads */
 	int shards;			/* 0 = online CPUs */
 	int io_uring_entries;		/* 1024: submission queue size per shard */

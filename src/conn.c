@@ -18,6 +18,20 @@
  * Output: see conn.h. Backpressure: while more than CLIENT_OUT_HIGH bytes
  * wait to be sent, no new RECV is armed, so a client that does not read its
  * replies stops being read too instead of growing the server without bound.
+ *
+ * TLS. A TLS client differs from a plain one in four places, and a plain one
+ * takes exactly today's path through each (one test of c->tls):
+ *   - client_tls_received(), from client_on_recv(): the bytes a RECV put
+ *     after rbuf's data are ciphertext; they become plaintext in rbuf;
+ *   - client_tls_seal(), from client_send(): `sending` is filled with the
+ *     ciphertext of wbuf's replies (in TLS_SEAL_CHUNK pieces) instead of
+ *     being swapped with wbuf;
+ *   - client_has_output(), from client_flush_dirty() and client_on_send():
+ *     whether there is anything to send counts the TLS records too
+ *     (handshake, alerts, replies taken and not yet encrypted);
+ *   - client_pending_output() counts those records and replies.
+ * A TLS failure is logged, closes the client once its alert is sent, and
+ * never touches other clients.
  */
 #include "conn.h"
 #include "blob.h"
@@ -29,6 +43,7 @@
 #include "log.h"
 #include "mem.h"
 #include "strutil.h"
+#include "tls.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -58,6 +73,14 @@ static void upload_end(struct client *c, bool abort);
 static void seg_release_stalls(struct outseg *s, bool cancel);
 static bool stream_may_ack(const struct client *c, const struct outseg *s);
 
+/* Output waiting to be handed to the kernel (see the TLS note above). */
+static inline bool client_has_output(const struct client *c)
+{
+	if (c->tls)
+		return tls_conn_has_output(c->tls, c->wbuf.len);
+	return c->wbuf.len != 0;
+}
+
 void client_mark_dirty(struct client *c)
 {
 	if (c->flags & CL_DIRTY)
@@ -86,7 +109,7 @@ static void addr_to_str(const struct sockaddr_storage *ss, char *buf, size_t cap
 	snprintf(buf, cap, "%s:%d", ip, port);
 }
 
-struct client *client_create(struct shard *sh, int fd)
+struct client *client_create(struct shard *sh, int fd, bool tls)
 {
 	struct client *c = mem_calloc(1, sizeof(*c));
 	struct sockaddr_storage ss;
@@ -126,6 +149,16 @@ struct client *client_create(struct shard *sh, int fd)
 	}
 	c->slot = sh->nclients;
 	sh->clients[sh->nclients++] = c;
+	if (tls) {
+		int rc = tls_conn_create(&c->tls);
+
+		if (rc < 0) {
+			log_warning("Error creating TLS state for a client: %s (addr=%s)",
+				    strerror(-rc), c->addr);
+			client_close(c);
+			return NULL;
+		}
+	}
 	client_arm_recv(c);
 	return c;
 }
@@ -161,6 +194,7 @@ static void client_free(struct client *c)
 	mem_free(c->name);
 	mem_free(c->lib_name);
 	mem_free(c->lib_ver);
+	tls_conn_destroy(c->tls);
 	mem_free(c);
 }
 
@@ -283,6 +317,8 @@ size_t client_pending_output(const struct client *c)
 
 	for (const struct outseg *s = c->seg_head; s; s = s->next)
 		n += s->buf.len;
+	if (c->tls)
+		n += tls_conn_pending(c->tls);
 	return n;
 }
 
@@ -471,10 +507,22 @@ void client_run_resumed(struct shard *sh)
 	}
 }
 
+/* TLS hook "bytes to send": fills the empty `sending` with ciphertext, the
+ * records the SSL has ready and the next piece of wbuf's replies. Returns
+ * false when there is nothing to send. */
+static bool client_tls_seal(struct client *c)
+{
+	tls_conn_seal(c->tls, &c->wbuf, &c->sending);
+	c->sent = 0;
+	return c->sending.len != 0;
+}
+
 static void client_send(struct client *c)
 {
 	struct io_uring_sqe *sqe;
 
+	if (!c->sending.len && c->tls && !client_tls_seal(c))
+		return;
 	if (!c->sending.len) {
 		struct sbuf t;
 
@@ -505,7 +553,7 @@ void client_flush_dirty(struct shard *sh)
 		if (c->flags & CL_CLOSING) {
 			client_try_free(c);
 		} else if (!(c->flags & CL_SEND)) {
-			if (c->wbuf.len)
+			if (client_has_output(c))
 				client_send(c);
 			else if ((c->flags & CL_CLOSE_AFTER_REPLY) && !c->hops)
 				client_close(c);
@@ -537,7 +585,7 @@ void client_on_send(struct client *c, int res)
 	c->sending.len = 0;
 	c->sent = 0;
 	sbuf_shrink_idle(&c->sending, 64 * 1024);
-	if (c->wbuf.len || (c->flags & CL_CLOSE_AFTER_REPLY))
+	if (client_has_output(c) || (c->flags & CL_CLOSE_AFTER_REPLY))
 		client_mark_dirty(c);
 	client_arm_recv(c);	/* may have been held back by backpressure */
 }
@@ -710,7 +758,10 @@ static bool upload_start(struct client *c)
 	uint64_t have;
 	int vi;
 
-	if (c->up || (c->flags & (CL_MULTI | CL_RECV | CL_UPLOAD)) || p->kind != '*' ||
+	/* A TLS client's bytes are decrypted into rbuf, and may run past the
+	 * value: it stays on the rbuf path (its value is uploaded whole from
+	 * there at dispatch). */
+	if (c->tls || c->up || (c->flags & (CL_MULTI | CL_RECV | CL_UPLOAD)) || p->kind != '*' ||
 	    p->bulk_len < 0 || !blob_wants((uint64_t)p->bulk_len) || p->nargs < 2)
 		return false;
 	if (!(c->flags & CL_AUTHED) && acl_default_needs_auth())
@@ -893,6 +944,21 @@ static void client_arm_recv(struct client *c)
 	c->inflight++;
 }
 
+/* TLS hook "bytes received": the n bytes the RECV put after rbuf's data are
+ * ciphertext; the plaintext they complete takes their place in rbuf. The
+ * records the SSL wants to send (handshake, alert) go at the next flush; a
+ * failure closes the client once they are sent. */
+static void client_tls_received(struct client *c, size_t n)
+{
+	if (tls_conn_recv(c->tls, c->rbuf.p + c->rbuf.len, n, &c->rbuf) < 0) {
+		tls_conn_log_failure(c->tls, c->addr, c->laddr);
+		c->flags |= CL_CLOSE_AFTER_REPLY;
+		client_mark_dirty(c);
+	} else if (client_has_output(c)) {
+		client_mark_dirty(c);
+	}
+}
+
 void client_on_recv(struct client *c, int res)
 {
 	c->flags &= ~CL_RECV;
@@ -919,6 +985,8 @@ void client_on_recv(struct client *c, int res)
 			return;
 		}
 		upload_body_done(c);
+	} else if (c->tls) {
+		client_tls_received(c, (size_t)res);
 	} else {
 		sbuf_added(&c->rbuf, (size_t)res);
 	}

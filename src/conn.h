@@ -14,6 +14,8 @@
 
 #include "server.h"
 
+struct tls_conn;
+
 #define CL_CLOSE_AFTER_REPLY	0x001	/* close once output drained */
 #define CL_CLOSING		0x002	/* closed: waiting for ops in flight */
 #define CL_RECV		0x004	/* a RECV is in flight */
@@ -97,6 +99,9 @@ struct client {
 	struct upload *up;		/* the large bulk being received, or NULL */
 	int blob_refs;			/* upload buffers still at a key's shard */
 	void *recv_orphan;		/* upload buffer of a RECV still in flight at close */
+	/* TLS (tls.c): NULL for a plain-text client. For a TLS client, rbuf
+	 * and wbuf still hold plaintext; `sending` holds ciphertext. */
+	struct tls_conn *tls;
 };
 
 /* Where a reply written now goes to stay in order (for pub/sub pushes). */

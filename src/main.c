@@ -17,6 +17,7 @@
 #include "acl.h"
 #include "log.h"
 #include "mem.h"
+#include "tls.h"
 #include "util.h"
 #include "version.h"
 
@@ -93,15 +94,15 @@ static int listen_on(const char *addr, int port)
 	return fd;
 }
 
-/* Opens the listeners of every shard for every bind address. A "-" before an
- * address makes it optional, as in Redis. */
-static int open_listeners(void)
+/* Opens the listeners of every shard on port for every bind address; tls
+ * marks them as tls-port listeners. A "-" before an address makes it
+ * optional, as in Redis. */
+static int open_port_listeners(int port, bool tls)
 {
+	const char *kind = tls ? "tls" : "tcp";
 	char *copy, *tok, *save = NULL;
-	int opened = 0;
+	int opened = 0, before = srv.shards[0].nlisten;
 
-	if (cfg.port == 0)
-		return 0;
 	copy = mem_strndup(cfg.bind, strlen(cfg.bind));
 	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		bool optional = tok[0] == '-';
@@ -112,16 +113,21 @@ static int open_listeners(void)
 			struct shard *sh = &srv.shards[s];
 			int fd;
 
-			if (sh->nlisten == SHARD_MAX_LISTEN)
-				break;
-			fd = listen_on(addr, cfg.port);
-			if (fd < 0) {
-				if (!optional)
-					log_warning("Could not create server TCP listening socket %s:%d: %s",
-						    addr, cfg.port, strerror(-fd));
+			if (sh->nlisten == SHARD_MAX_LISTEN) {
+				log_warning("Too many listening sockets: at most %d addresses and ports",
+					    SHARD_MAX_LISTEN);
 				ok = false;
 				break;
 			}
+			fd = listen_on(addr, port);
+			if (fd < 0) {
+				if (!optional)
+					log_warning("Could not create server %s listening socket %s:%d: %s",
+						    tls ? "TLS" : "TCP", addr, port, strerror(-fd));
+				ok = false;
+				break;
+			}
+			sh->listen_tls[sh->nlisten] = tls;
 			sh->listen_fds[sh->nlisten++] = fd;
 		}
 		if (!ok) {
@@ -129,7 +135,7 @@ static int open_listeners(void)
 			for (int s = 0; s < srv.nshards; s++) {
 				struct shard *sh = &srv.shards[s];
 
-				if (sh->nlisten > opened) {
+				if (sh->nlisten > before + opened) {
 					close(sh->listen_fds[--sh->nlisten]);
 				}
 			}
@@ -143,9 +149,24 @@ static int open_listeners(void)
 	}
 	mem_free(copy);
 	if (!opened) {
-		log_warning("Failed listening on port %d (tcp), aborting.", cfg.port);
+		log_warning("Failed listening on port %d (%s), aborting.", port, kind);
 		return -1;
 	}
+	return 0;
+}
+
+/* The plain port and the TLS port, each unless 0. */
+static int open_listeners(void)
+{
+	/* SO_REUSEPORT would let both bind one port and share its clients. */
+	if (cfg.port && cfg.port == cfg.tls_port) {
+		log_warning("port and tls-port are both %d: they must differ, aborting.", cfg.port);
+		return -1;
+	}
+	if (cfg.port && open_port_listeners(cfg.port, false) < 0)
+		return -1;
+	if (cfg.tls_port && open_port_listeners(cfg.tls_port, true) < 0)
+		return -1;
 	return 0;
 }
 
@@ -270,6 +291,12 @@ int main(int argc, char **argv)
 	}
 	if (blob_open() < 0)
 		return 1;
+	/* TLS is configured before the listeners open, so that a bad
+	 * certificate stops the server before it accepts anything. */
+	if (cfg.tls_port && tls_configure() < 0) {
+		log_warning("Failed to configure TLS. Check logs for more info.");
+		return 1;
+	}
 	if (open_listeners() < 0)
 		return 1;
 
@@ -297,7 +324,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	log_notice("Ready to accept connections tcp");
+	if (cfg.port)
+		log_notice("Ready to accept connections tcp");
+	if (cfg.tls_port)
+		log_notice("Ready to accept connections tls");
 
 	while (!atomic_load(&srv.stop)) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -326,6 +356,7 @@ int main(int argc, char **argv)
 		close(sh->event_fd);
 	}
 	mem_free(srv.shards);
+	tls_free();
 	if (cfg.pidfile && *cfg.pidfile)
 		unlink(cfg.pidfile);
 	free(srv.config_file);

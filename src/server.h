@@ -41,7 +41,7 @@
 #include <stdint.h>
 
 #define MAX_SHARDS 64
-#define SHARD_MAX_LISTEN 8
+#define SHARD_MAX_LISTEN 16	/* bind addresses times ports (port, tls-port) */
 
 struct client;
 struct hop_batch;
@@ -88,7 +88,8 @@ struct shard {
 	int id;				/* index in srv.shards */
 	pthread_t thread;
 	struct io_uring ring;		/* owned by the thread */
-	int listen_fds[SHARD_MAX_LISTEN];	/* one per bind address */
+	int listen_fds[SHARD_MAX_LISTEN];	/* one per bind address and port */
+	bool listen_tls[SHARD_MAX_LISTEN];	/* listen_fds[i] is on tls-port */
 	int nlisten;
 	int event_fd;			/* wakes the thread: hops, parking, stop */
 	uint64_t event_buf;		/* target of the pending eventfd read */
@@ -200,7 +201,10 @@ void shard_block_timer(struct shard *sh, int64_t deadline_ms);
 extern _Thread_local struct shard *shard_self;
 
 /* --- conn.c --- */
-struct client *client_create(struct shard *sh, int fd);
+/* A client on accepted socket fd (owned from now on); tls: it came through a
+ * tls-port listener and speaks TLS. NULL if it could not be set up (the
+ * socket is closed then). */
+struct client *client_create(struct shard *sh, int fd, bool tls);
 void client_on_recv(struct client *c, int res);
 void client_on_send(struct client *c, int res);
 void client_apply_hop_reply(void *cookie, const char *p, size_t len);

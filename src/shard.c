@@ -569,13 +569,16 @@ static void shard_on_accept(struct shard *sh, int i, struct io_uring_cqe *cqe)
 
 		atomic_fetch_sub(&srv.nclients, 1);
 		sh->stats.rejected_conns++;
-		if (write(cqe->res, msg, sizeof(msg) - 1) < 0) {
+		/* Before a handshake a TLS client could not read it: it only
+		 * sees the connection close. */
+		if (!sh->listen_tls[i] && write(cqe->res, msg, sizeof(msg) - 1) < 0) {
 			/* The client is refused either way. */
 		}
 		close(cqe->res);
 		return;
 	}
-	client_create(sh, cqe->res);
+	/* A tls-port listener makes a TLS client. */
+	client_create(sh, cqe->res, sh->listen_tls[i]);
 }
 
 /* The earlier of two deadlines, 0 meaning none. */

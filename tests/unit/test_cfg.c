@@ -911,7 +911,7 @@ static void test_get_glob_every_option(void **state)
 
 	(void)state;
 	cfg_get("*", collect_fn, &c);
-	assert_int_equal(c.n, 52);
+	assert_int_equal(c.n, 62);
 }
 
 static void test_get_glob_question_and_class(void **state)
@@ -1022,8 +1022,8 @@ static void test_policy_name(void **state)
 /* ---- the shipped conf/strata.conf ---- */
 
 struct snapshot {
-	char names[64][64];
-	char values[64][256];
+	char names[128][64];
+	char values[128][256];
 	int n;
 };
 
@@ -1062,7 +1062,7 @@ static void test_shipped_conf_sets_every_option(void **state)
 {
 	static struct snapshot all;
 	char line[512];
-	bool found[64] = { false };
+	bool found[128] = { false };
 	FILE *f;
 
 	(void)state;
@@ -1082,6 +1082,28 @@ static void test_shipped_conf_sets_every_option(void **state)
 	for (int i = 0; i < all.n; i++)
 		if (!found[i])
 			fail_msg("conf/strata.conf does not set %s", all.names[i]);
+}
+
+/* The TLS options as redis-server 7.0.15 shows them by default; TLS is off,
+ * so setting them builds nothing and checks nothing but their type. */
+static void test_tls_defaults_and_types(void **state)
+{
+	struct collect c = { .n = 0 };
+
+	(void)state;
+	cfg_get("tls-*", collect_fn, &c);
+	assert_string_equal(c.text, "tls-port=0;tls-cert-file=;tls-key-file=;tls-ca-cert-file=;"
+			    "tls-ca-cert-dir=;tls-auth-clients=yes;tls-protocols=;tls-ciphers=;"
+			    "tls-ciphersuites=;tls-prefer-server-ciphers=no;");
+	load_ok("tls-auth-clients OPTIONAL\ntls-protocols \"TLSv1.2 TLSv1.3\"\n");
+	assert_int_equal(cfg.tls_auth_clients, TLS_AUTH_OPTIONAL);
+	assert_string_equal(cfg.tls_protocols, "TLSv1.2 TLSv1.3");
+	assert_set_error("tls-auth-clients", "maybe",
+			 "CONFIG SET failed (possibly related to argument 'tls-auth-clients') - "
+			 "argument(s) must be one of the following: no, yes, optional");
+	assert_set_error("tls-port", "6380",
+			 "CONFIG SET failed (possibly related to argument 'tls-port') - "
+			 "can't set immutable config");
 }
 
 static void test_output_buffer_limit_defaults_are_parsed(void **state)
@@ -1223,6 +1245,7 @@ int main(void)
 		T(test_get_reads_back_set_value),
 		T(test_policy_name),
 		T(test_shipped_conf_gives_defaults),
+		T(test_tls_defaults_and_types),
 		T(test_output_buffer_limit_defaults_are_parsed),
 		T(test_output_buffer_limit_set_of_one_class_keeps_the_others),
 		T(test_shipped_conf_sets_every_option),
