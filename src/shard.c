@@ -47,6 +47,7 @@ _Thread_local struct shard *shard_self;
 enum { UD_TIMER = 2, UD_EVENT = 3, UD_BLOCK_TIMER = 4, UD_ACCEPT = 16 };	/* UD_ACCEPT + listener index */
 #define UD_TAG_RECV 1
 #define UD_TAG_SEND 2
+#define UD_TAG_POLL 3
 #define UD_TAG_MASK 7
 
 enum { HOP_REQ = 1, HOP_REPLY = 2, HOP_CANCEL = 3 };
@@ -661,6 +662,8 @@ static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
 		client_on_recv((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
 	else if ((ud & UD_TAG_MASK) == UD_TAG_SEND)
 		client_on_send((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
+	else if ((ud & UD_TAG_MASK) == UD_TAG_POLL)
+		client_on_poll((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
 }
 
 int shard_setup(struct shard *sh, int id)
@@ -741,6 +744,8 @@ void *shard_main(void *arg)
 		client_run_parkq(sh);
 		shard_flush_hops(sh);
 		client_flush_dirty(sh);
+		if (cfg.maxmemory_clients)
+			client_evict(sh);
 	}
 	/* Shutdown. A coordinator may still be finishing a parked command that
 	 * needs us: keep answering park requests until every shard is out of
