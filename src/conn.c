@@ -676,13 +676,12 @@ void client_flush_dirty(struct shard *sh)
 		c->flags &= ~CL_DIRTY;
 		if (c->flags & CL_CLOSING) {
 			client_try_free(c);
+		} else if (!(c->flags & CL_SEND) && !c->wbuf.len &&
+			   (c->flags & CL_CLOSE_AFTER_REPLY) && !c->hops) {
+			client_close(c);	/* may free c */
 		} else {
-			if (!(c->flags & CL_SEND)) {
-				if (c->wbuf.len)
-					client_send(c);
-				else if ((c->flags & CL_CLOSE_AFTER_REPLY) && !c->hops)
-					client_close(c);
-			}
+			if (!(c->flags & CL_SEND) && c->wbuf.len)
+				client_send(c);
 			client_mem_update(c);
 		}
 		c = next;
@@ -852,8 +851,10 @@ void client_on_recv(struct client *c, int res)
 	c->sh->stats.net_in += (uint64_t)res;
 	c->last_ms = kv_now_ms;
 	client_process(c);
-	if (c->flags & CL_CLOSE_ASAP)
-		client_close(c);	/* cut off by its output limit */
+	if (c->flags & CL_CLOSE_ASAP) {
+		client_close(c);	/* cut off (output limit, killed): may free c */
+		return;
+	}
 	if (c->flags & CL_CLOSING)
 		return;
 	/* The unrun input and the arguments parsed so far from its incomplete
