@@ -282,6 +282,64 @@ static int cfg_apply_cobl(char *reason, size_t cap)
 	return 0;
 }
 
+/*
+ * maxmemory-clients: a memory value, or "N%" (0..100) of maxmemory, as in
+ * Redis 7.0. Stored as text in canonical form (bytes, or "N%"); apply turns
+ * it into cfg.maxmemory_clients, negative for a percentage.
+ */
+static const char *cfg_check_mem_or_percent(union cfg_val *v)
+{
+	size_t n = strlen(v->s);
+	unsigned long long bytes;
+	char out[32];
+
+	if (n && v->s[n - 1] == '%') {
+		long long pct;
+
+		v->s[n - 1] = '\0';
+		if (!cfg_parse_ll(v->s, &pct) || pct < 0) {
+			v->s[n - 1] = '%';
+			return "argument must be a memory or percent value";
+		}
+		if (pct > 100) {
+			v->s[n - 1] = '%';
+			return "percentage argument must be less or equal to 100";
+		}
+		snprintf(out, sizeof(out), pct ? "%lld%%" : "0", pct);
+	} else {
+		if (!cfg_parse_memory(v->s, &bytes) || bytes > LLONG_MAX)
+			return "argument must be a memory or percent value";
+		snprintf(out, sizeof(out), "%llu", bytes);
+	}
+	mem_free(v->s);
+	v->s = mem_strndup(out, strlen(out));
+	return NULL;
+}
+
+static int cfg_apply_maxmemory_clients(char *reason, size_t cap)
+{
+	const char *s = cfg.maxmemory_clients_text;
+	size_t n = strlen(s);
+
+	(void)reason;
+	(void)cap;
+	if (n && s[n - 1] == '%')
+		cfg.maxmemory_clients = -strtoll(s, NULL, 10);
+	else
+		cfg.maxmemory_clients = strtoll(s, NULL, 10);
+	return 0;
+}
+
+/* Set by the server once it runs: makes a new maxclients fit the open files
+ * limit, or explains why it cannot. NULL while loading the configuration,
+ * when start-up does the same with a warning instead of an error. */
+int (*cfg_maxclients_hook)(char *reason, size_t cap);
+
+static int cfg_apply_maxclients(char *reason, size_t cap)
+{
+	return cfg_maxclients_hook ? cfg_maxclients_hook(reason, cap) : 0;
+}
+
 static const char *cfg_check_pow2(union cfg_val *v)
 {
 	if (v->n <= 0 || (v->n & (v->n - 1)))
@@ -374,7 +432,7 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_INT("tcp-backlog", tcp_backlog, "511", 0, INT_MAX, CFG_IMMUTABLE, NULL),
 	OPT_INT("tcp-keepalive", tcp_keepalive, "300", 0, INT_MAX, 0, NULL),
 	OPT_INT("timeout", timeout, "0", 0, INT_MAX, 0, NULL),
-	OPT_INT("maxclients", maxclients, "10000", 1, INT_MAX, 0, NULL),
+	OPT_INT("maxclients", maxclients, "10000", 1, INT_MAX, 0, cfg_apply_maxclients),
 	OPT_BOOL("protected-mode", protected_mode, "yes", 0, NULL),
 	/* TLS */
 	OPT_INT("tls-port", tls_port, "0", 0, 65535, CFG_IMMUTABLE, NULL),
@@ -406,6 +464,11 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb",
 		1024 * 1024, LLONG_MAX, 0, NULL),
 	OPT_MEM("maxmemory", maxmemory, "0", 0, LLONG_MAX, 0, NULL),
+	OPT_STR("maxmemory-clients", maxmemory_clients_text, "0", 0, cfg_check_mem_or_percent,
+		cfg_apply_maxmemory_clients),
+	OPT_STR("client-output-buffer-limit", client_output_buffer_limit,
+		"normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+		CFG_MULTI_ARG, cfg_check_cobl, cfg_apply_cobl),
 	OPT_ENUM("maxmemory-policy", maxmemory_policy, "noeviction", cfg_policy_names, NULL),
 	OPT_INT("maxmemory-samples", maxmemory_samples, "5", 1, INT_MAX, 0, NULL),
 	OPT_INT("lfu-log-factor", lfu_log_factor, "10", 0, INT_MAX, 0, NULL),
@@ -432,9 +495,6 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_INT("list-max-ziplist-size", list_max_listpack_size, "-2", INT_MIN, INT_MAX, 0, NULL),
 	OPT_INT("list-compress-depth", list_compress_depth, "0", 0, INT_MAX, 0, NULL),
 	/* Redis compatibility: stored and shown, no effect */
-	OPT_STR("client-output-buffer-limit", client_output_buffer_limit,
-		"normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-		CFG_MULTI_ARG, cfg_check_cobl, cfg_apply_cobl),
 	OPT_STR("save", save, "", CFG_MULTI_ARG | CFG_ACCUMULATE, cfg_check_save, NULL),
 	OPT_BOOL("appendonly", appendonly, "no", 0, NULL),
 	OPT_BOOL("daemonize", daemonize, "no", CFG_IMMUTABLE, cfg_check_daemonize),

@@ -76,6 +76,10 @@ struct strata_cfg {
 	long long proto_max_bulk_len;	/* 512mb */
 	long long client_query_buffer_limit; /* 1gb */
 	long long maxmemory;		/* 0 = unlimited */
+	/* maxmemory-clients: total memory of the clients over which the
+	 * largest are disconnected; text "0", bytes or "N%" of maxmemory */
+	char *maxmemory_clients_text;
+	long long maxmemory_clients;	/* bytes, -N for N%, 0 = no limit */
 	int maxmemory_policy;		/* enum maxmemory_policy */
 	int maxmemory_samples;		/* 5 */
 	int lfu_log_factor;		/* 10 */
@@ -151,6 +155,11 @@ void cfg_get(const char *pattern, void (*fn)(const char *name, const char *value
 	     void *arg);
 /* The text of one option into buf; returns false if unknown. */
 bool cfg_get_one(const char *name, char *buf, size_t cap);
+
+/* Called when maxclients changes at run time (CONFIG SET), NULL until the
+ * server sets it: returns 0, or -1 with a reason when the new value cannot
+ * be served (the set is then undone). */
+extern int (*cfg_maxclients_hook)(char *reason, size_t cap);
 
 /* Name of a maxmemory policy, e.g. "allkeys-lru". */
 const char *cfg_policy_name(int policy);

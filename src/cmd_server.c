@@ -823,6 +823,7 @@ static void info_sum(struct info_totals *t)
 		t->st.dirty += sh->stats.dirty;
 		t->st.hops_out += sh->stats.hops_out;
 		t->st.parks += sh->stats.parks;
+		t->st.evicted_clients += sh->stats.evicted_clients;
 		t->ks.hits += sh->kstats.hits;
 		t->ks.misses += sh->kstats.misses;
 		t->ks.expired += sh->kstats.expired;
@@ -922,11 +923,14 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    srv.config_file ? srv.config_file : "", srv.nshards);
 	}
 	if (secs & SEC_CLIENTS) {
+		size_t in, out;
+
+		client_recent_max(&in, &out);
 		SECTION("Clients");
 		sbuf_printf(o, "connected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
-			    "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n"
+			    "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
 			    "blocked_clients:%d\r\ntracking_clients:0\r\nclients_in_timeout_table:%d\r\n",
-			    t.clients, cfg.maxclients, t.blocked, t.blocked);
+			    t.clients, cfg.maxclients, in, out, t.blocked, t.blocked);
 	}
 	if (secs & SEC_MEMORY) {
 		size_t used = mem_used(), rss = mem_rss(), peak;
@@ -941,7 +945,8 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    "used_memory_peak_human:%s\r\nused_memory_peak_perc:%.2f%%\r\n"
 			    "total_system_memory:%.0f\r\ntotal_system_memory_human:%s\r\n"
 			    "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
-			    "mem_fragmentation_ratio:%.2f\r\nmem_allocator:libc\r\n"
+			    "mem_fragmentation_ratio:%.2f\r\nmem_clients_slaves:0\r\n"
+			    "mem_clients_normal:%zu\r\nmem_allocator:libc\r\n"
 			    "lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
 			    used, human(h1, sizeof(h1), (double)used), rss,
 			    human(h2, sizeof(h2), (double)rss), peak, human(h3, sizeof(h3), (double)peak),
@@ -949,7 +954,7 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    human(h1, sizeof(h1), total_mem), cfg.maxmemory,
 			    human(h2, sizeof(h2), (double)cfg.maxmemory),
 			    cfg_policy_name(cfg.maxmemory_policy),
-			    used ? (double)rss / (double)used : 0.0);
+			    used ? (double)rss / (double)used : 0.0, client_mem_total());
 	}
 	if (secs & SEC_PERSISTENCE) {
 		SECTION("Persistence");
@@ -967,6 +972,7 @@ static void info_build(struct sbuf *o, unsigned secs)
 		sbuf_printf(o, "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
 			    "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
 			    "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
+			    "evicted_clients:%llu\r\n"
 			    "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
 			    "expire_cycle_cpu_milliseconds:%llu\r\ntotal_error_replies:%llu\r\n"
 			    "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
@@ -974,7 +980,8 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    (unsigned long long)t.st.conns_received, (unsigned long long)t.st.commands,
 			    (unsigned long long)t.st.net_in, (unsigned long long)t.st.net_out,
 			    (unsigned long long)t.st.rejected_conns, (unsigned long long)t.ks.expired,
-			    (unsigned long long)t.ks.evicted, (unsigned long long)t.ks.hits,
+			    (unsigned long long)t.ks.evicted,
+			    (unsigned long long)t.st.evicted_clients, (unsigned long long)t.ks.hits,
 			    (unsigned long long)t.ks.misses,
 			    (unsigned long long)(t.ks.expire_cycle_us / 1000),
 			    (unsigned long long)t.st.errors, nch, npat, (unsigned long long)t.st.hops_out,

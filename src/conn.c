@@ -16,8 +16,28 @@
  * sent them.
  *
  * Output: see conn.h. Backpressure: while more than CLIENT_OUT_HIGH bytes
- * wait to be sent, no new RECV is armed, so a client that does not read its
- * replies stops being read too instead of growing the server without bound.
+ * wait to be sent, the client's commands already received are left unrun
+ * and no new RECV is armed, so a client that does not read its replies
+ * stops being served instead of growing the server without bound; its
+ * queued commands run once its output has drained.
+ *
+ * Memory of a connection. A RECV asks for recv_size bytes of free space,
+ * CLIENT_RECV_START at first, doubled each time a read fills it (up to
+ * CLIENT_RECV_MAX); a large bulk grows the buffer toward its announced size
+ * but at most doubling what has arrived, so a client that announces much
+ * and sends little holds little. A client idle for CLIENT_IDLE_MS with no
+ * partial command gives back its buffers: its RECV is cancelled and replaced
+ * by a POLL, which holds no buffer (CL_IN_IDLE); a new connection starts
+ * that way too. What a client holds is client_mem(), summed per shard in
+ * sh->client_mem at every change (receive, flush, send, cron) for INFO and
+ * maxmemory-clients, which evicts the largest clients at the end of a turn.
+ *
+ * Limits, with Redis's names: proto-max-bulk-len and the multibulk count
+ * (the parser), client-query-buffer-limit (the query buffer plus the parsed
+ * arguments of the incomplete command), client-output-buffer-limit (checked
+ * after every command, hop reply and cron tick; 17 KiB for a client that
+ * must authenticate first, as Redis 7.0.15 with its CVE-2025-21605 fix),
+ * maxclients and protected mode (shard.c, at accept), timeout (cron).
  *
  * TLS. A TLS client differs from a plain one in four places, and a plain one
  * takes exactly today's path through each (one test of c->tls):
@@ -50,20 +70,29 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CLIENT_RECV_MIN (16 * 1024)
+#define CLIENT_RECV_START 512		/* first RECV, and after idling */
+#define CLIENT_RECV_MAX (16 * 1024)	/* recv_size grows up to this */
 #define CLIENT_OUT_HIGH (64u * 1024 * 1024)
+#define CLIENT_IDLE_MS 2000		/* idle this long gives back buffers (Redis: 2 s) */
+#define CLIENT_UNAUTH_OUT_MAX (16 * 1024 + 1024)	/* see client_check_output_limit */
+#define CLIENT_EVICT_MIN (128 * 1024)	/* maxmemory-clients never below (Redis) */
+#define CLIENT_ARGS_KEEP 1024		/* argument slots kept between commands */
+#define CLIENT_HOPS_MAX 256		/* commands in flight to other shards per client */
 #define UD_TAG_RECV 1
 #define UD_TAG_SEND 2
 #define UPLOAD_BUFS 4			/* upload buffers in flight per large SET */
+#define UPLOAD_START (256u << 10)	/* value bytes received before they go to upload buffers */
 #define STREAM_HIGH (1u << 20)		/* a streamed reply waits while this much is unsent */
 #define CLIENT_PAUSED_INPUT (1u << 20)	/* input read ahead while a client is paused */
 
+#define UD_TAG_POLL 4
 
 static void client_process(struct client *c);
 static void client_arm_recv(struct client *c);
@@ -80,6 +109,7 @@ static inline bool client_has_output(const struct client *c)
 		return tls_conn_has_output(c->tls, c->wbuf.len);
 	return c->wbuf.len != 0;
 }
+static void client_mem_update(struct client *c);
 
 void client_mark_dirty(struct client *c)
 {
@@ -142,6 +172,9 @@ struct client *client_create(struct shard *sh, int fd, bool tls)
 	c->parser.max_bulk_len = (uint64_t)cfg.proto_max_bulk_len;
 	c->parser.unauthenticated = !(c->flags & CL_AUTHED);
 	resp_parser_reset(&c->parser, 0);
+	/* No input buffer until the client sends something. */
+	c->recv_size = CLIENT_RECV_START;
+	c->flags |= CL_IN_IDLE;
 
 	if (sh->nclients == sh->capclients) {
 		sh->capclients = sh->capclients ? sh->capclients * 2 : 64;
@@ -160,6 +193,7 @@ struct client *client_create(struct shard *sh, int fd, bool tls)
 		}
 	}
 	client_arm_recv(c);
+	client_mem_update(c);
 	return c;
 }
 
@@ -171,6 +205,8 @@ static void client_free(struct client *c)
 	multi_discard(c);
 	multi_unwatch(c);
 	pubsub_unsubscribe_all(c, false);
+	atomic_fetch_sub_explicit(&sh->client_mem, c->mem, memory_order_relaxed);
+	c->mem = 0;
 	acl_user_release(c->user);
 	c->user = NULL;
 	sh->clients[c->slot] = sh->clients[--sh->nclients];
@@ -212,6 +248,7 @@ void client_close(struct client *c)
 	if (c->flags & CL_CLOSING)
 		return;
 	c->flags |= CL_CLOSING;
+	client_mem_update(c);	/* a closing client counts no more */
 	if (c->flags & CL_POLL)
 		client_unpoll(c);
 	/* Completes any RECV or SEND in flight so their buffers come back; the
@@ -322,16 +359,29 @@ size_t client_pending_output(const struct client *c)
 	return n;
 }
 
+/*
+ * A client that must still authenticate gets little output room whatever
+ * the class limits say, so it cannot make the server hold replies it never
+ * reads (Redis 7.0.15, CVE-2025-21605: over 1 KiB in its reply list, which
+ * comes after a 16 KiB buffer; here both are counted together).
+ */
+static bool client_must_auth(const struct client *c)
+{
+	return !(c->flags & CL_AUTHED) && acl_default_needs_auth();
+}
+
 bool client_check_output_limit(struct client *c, int cls)
 {
 	long long hard = cfg.cobl[cls][0], soft = cfg.cobl[cls][1], secs = cfg.cobl[cls][2];
+	bool unauth = client_must_auth(c);
 	size_t pending;
 
-	if (!hard && !soft)
+	if (!hard && !soft && !unauth)
 		return false;
 	pending = client_pending_output(c);
-	if ((hard && pending > (size_t)hard) ||
-	    (soft && pending > (size_t)soft && c->soft_since_ms &&
+	if ((unauth && pending > CLIENT_UNAUTH_OUT_MAX) ||
+	    (hard && pending >= (size_t)hard) ||
+	    (soft && pending >= (size_t)soft && c->soft_since_ms &&
 	     kv_now_ms - c->soft_since_ms > secs * 1000)) {
 		if (!(c->flags & CL_CLOSE_ASAP))
 			log_warning("Client id=%llu addr=%s closed for overcoming of output buffer limits.",
@@ -342,13 +392,156 @@ bool client_check_output_limit(struct client *c, int cls)
 		shutdown(c->fd, SHUT_RDWR);
 		return true;
 	}
-	if (soft && pending > (size_t)soft) {
+	if (soft && pending >= (size_t)soft) {
 		if (!c->soft_since_ms)
 			c->soft_since_ms = kv_now_ms;
 	} else {
 		c->soft_since_ms = 0;
 	}
 	return false;
+}
+
+static int client_out_class(const struct client *c)
+{
+	return pubsub_count(c) ? COBL_PUBSUB : COBL_NORMAL;
+}
+
+/* Too much output waiting: run no more of its commands, read no more. */
+static bool client_out_full(const struct client *c)
+{
+	return client_pending_output(c) > CLIENT_OUT_HIGH;
+}
+
+/* --- memory of clients --- */
+
+static size_t upload_mem(const struct client *c);
+
+static size_t client_input_mem(const struct client *c)
+{
+	return c->rbuf.cap + c->argcap * (sizeof(*c->args) + sizeof(*c->argv)) + upload_mem(c);
+}
+
+static size_t client_output_mem(const struct client *c)
+{
+	size_t n = c->wbuf.cap + c->sending.cap;
+
+	for (const struct outseg *s = c->seg_head; s; s = s->next)
+		n += sizeof(*s) + s->buf.cap;
+	return n;
+}
+
+size_t client_mem(const struct client *c)
+{
+	return mem_usable(c) + client_input_mem(c) + client_output_mem(c) + c->multi_mem +
+	       mem_usable(c->name) + mem_usable(c->lib_name) + mem_usable(c->lib_ver);
+}
+
+/* Brings c's share of sh->client_mem up to date. Runs on the owner's thread,
+ * or on a coordinator's while the owner is parked. */
+static void client_mem_update(struct client *c)
+{
+	size_t m = (c->flags & (CL_CLOSING | CL_CLOSE_ASAP)) ? 0 : client_mem(c);
+
+	if (m == c->mem)
+		return;
+	/* Unsigned arithmetic: adding m - mem modulo 2^64 also subtracts. */
+	atomic_fetch_add_explicit(&c->sh->client_mem, m - c->mem, memory_order_relaxed);
+	c->mem = m;
+}
+
+size_t client_mem_total(void)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < srv.nshards; i++)
+		n += atomic_load_explicit(&srv.shards[i].client_mem, memory_order_relaxed);
+	return n;
+}
+
+void client_recent_max(size_t *in, size_t *out)
+{
+	*in = *out = 0;
+	for (int i = 0; i < srv.nshards; i++) {
+		for (int k = 0; k < CLIENT_PEAK_SLOTS; k++) {
+			*in = MAX(*in, srv.shards[i].peak_in[k]);
+			*out = MAX(*out, srv.shards[i].peak_out[k]);
+		}
+	}
+}
+
+/* maxmemory-clients in bytes, 0 for none: a percentage is of maxmemory
+ * (none without maxmemory), and never less than 128 KiB, as in Redis, so a
+ * bad setting cannot lock every client out. */
+static size_t client_eviction_limit(void)
+{
+	long long v = cfg.maxmemory_clients;
+	size_t lim;
+
+	if (v < 0 && cfg.maxmemory > 0)
+		lim = (size_t)((double)cfg.maxmemory * (double)-v / 100.0);
+	else if (v > 0)
+		lim = (size_t)v;
+	else
+		return 0;
+	return MAX(lim, (size_t)CLIENT_EVICT_MIN);
+}
+
+/*
+ * Redis evicts the clients of its largest memory bucket first; with every
+ * shard parked we simply take the largest evictable client, again and again
+ * until the total is under the limit. A client of another shard is cut off
+ * as CLIENT KILL does (its owner closes it when its pending operation
+ * ends); its memory leaves the total at once so it is not counted twice.
+ */
+void client_evict(struct shard *sh)
+{
+	/* After finding nothing to evict, this thread waits a little before it
+	 * parks everyone again, and says so at most every 10 s. */
+	static _Thread_local int64_t quiet_until, warned_at;
+	size_t limit = client_eviction_limit();
+	uint64_t mask = srv.nshards >= 64 ? ~0ull : (1ull << srv.nshards) - 1;
+
+	if (!limit || client_mem_total() < limit || kv_now_ms < quiet_until)
+		return;
+	shard_park(sh, mask);
+	while (client_mem_total() >= limit) {
+		struct client *victim = NULL;
+		struct sbuf info = { 0 };
+
+		for (int s = 0; s < srv.nshards; s++) {
+			struct shard *o = &srv.shards[s];
+
+			for (int i = 0; i < o->nclients; i++) {
+				struct client *c = o->clients[i];
+
+				if (c->flags & (CL_CLOSING | CL_CLOSE_ASAP | CL_NO_EVICT))
+					continue;
+				if (!victim || c->mem > victim->mem)
+					victim = c;
+			}
+		}
+		if (!victim) {
+			if (kv_now_ms - warned_at >= 10000) {
+				log_warning("Over client maxmemory after evicting all evictable clients");
+				warned_at = kv_now_ms;
+			}
+			quiet_until = kv_now_ms + 100;
+			break;
+		}
+		client_info_line(victim, &info);
+		if (info.len)
+			info.len--;	/* the newline */
+		log_notice("Evicting client: %.*s", (int)info.len, info.p);
+		sbuf_free(&info);
+		sh->stats.evicted_clients++;
+		victim->flags |= CL_CLOSE_ASAP;
+		client_mem_update(victim);
+		if (victim->sh == sh)
+			client_close(victim);
+		else
+			shutdown(victim->fd, SHUT_RDWR);
+	}
+	shard_unpark(sh, mask);
 }
 
 struct sbuf *client_out_buf(struct client *c)
@@ -432,6 +625,7 @@ void client_apply_hop_reply(void *cookie, const char *p, size_t len)
 		client_try_free(c);
 		return;
 	}
+	client_check_output_limit(c, client_out_class(c));
 	client_mark_dirty(c);
 	if ((c->flags & CL_PAUSED) && c->hops == 0 && !(c->flags & CL_RESUME)) {
 		/* Resumed at the end of the turn (client_run_resumed), never here:
@@ -552,11 +746,13 @@ void client_flush_dirty(struct shard *sh)
 		c->flags &= ~CL_DIRTY;
 		if (c->flags & CL_CLOSING) {
 			client_try_free(c);
-		} else if (!(c->flags & CL_SEND)) {
-			if (client_has_output(c))
+		} else if (!(c->flags & CL_SEND) && !client_has_output(c) &&
+			   (c->flags & CL_CLOSE_AFTER_REPLY) && !c->hops) {
+			client_close(c);	/* may free c */
+		} else {
+			if (!(c->flags & CL_SEND) && client_has_output(c))
 				client_send(c);
-			else if ((c->flags & CL_CLOSE_AFTER_REPLY) && !c->hops)
-				client_close(c);
+			client_mem_update(c);
 		}
 		c = next;
 	}
@@ -575,6 +771,7 @@ void client_on_send(struct client *c, int res)
 		return;
 	}
 	c->sh->stats.net_out += (uint64_t)res;
+	c->last_ms = kv_now_ms;	/* a write is an interaction too, as in Redis */
 	c->sent += (size_t)res;
 	if (c->seg_head && c->seg_head->nstall && stream_may_ack(c, c->seg_head))
 		seg_release_stalls(c->seg_head, false);
@@ -587,7 +784,11 @@ void client_on_send(struct client *c, int res)
 	sbuf_shrink_idle(&c->sending, 64 * 1024);
 	if (client_has_output(c) || (c->flags & CL_CLOSE_AFTER_REPLY))
 		client_mark_dirty(c);
-	client_arm_recv(c);	/* may have been held back by backpressure */
+	/* Backpressure may have left commands unrun and no RECV armed. */
+	if (c->rpos < c->rbuf.len && !client_out_full(c))
+		client_process(c);
+	client_arm_recv(c);
+	client_mem_update(c);
 }
 
 
@@ -614,6 +815,12 @@ struct upload {
 	struct sbuf prefix;
 	bool body_done, ended, mem;	/* mem: made from a value already in memory */
 };
+
+/* The upload buffers of the value being received. */
+static size_t upload_mem(const struct client *c)
+{
+	return c->up ? (size_t)c->up->nbufs * c->up->bufsize : 0;
+}
 
 /* Argument index of the value of a SET-family call, or 0. */
 static int upload_value_index(const char *name, size_t n, int64_t argc)
@@ -767,7 +974,9 @@ static bool upload_start(struct client *c)
 	if (!(c->flags & CL_AUTHED) && acl_default_needs_auth())
 		return false;
 	have = c->rbuf.len - p->pos;
-	if (have >= (uint64_t)p->bulk_len)
+	/* Only once a good part arrived: a client that announces a large value
+	 * and sends little holds what it sent (in rbuf), not upload buffers. */
+	if (have >= (uint64_t)p->bulk_len || have < UPLOAD_START)
 		return false;
 	a0 = &c->args[0];
 	vi = upload_value_index(c->rbuf.p + a0->off, a0->len, p->argc);
@@ -900,14 +1109,14 @@ void conn_chunk(struct shard *sh, struct blob_stream *st, void *buf, size_t off,
 static void client_arm_recv(struct client *c)
 {
 	struct io_uring_sqe *sqe;
-	size_t want = CLIENT_RECV_MIN;
+	size_t want = c->recv_size;
 
 	/* A paused client is still read (its input waits in rbuf, bounded by
 	 * client-query-buffer-limit): that is how a blocked client's
 	 * disconnect is noticed, so its waiter does not take data for nobody. */
 	if (c->flags & (CL_RECV | CL_CLOSING | CL_CLOSE_AFTER_REPLY))
 		return;
-	if (c->wbuf.len + c->sending.len > CLIENT_OUT_HIGH)
+	if (client_out_full(c))
 		return;
 	/* A paused client's input waits in rbuf: past this much, stop reading
 	 * (a client pipelining large SETs pauses after each one). */
@@ -927,15 +1136,37 @@ static void client_arm_recv(struct client *c)
 		c->inflight++;
 		return;
 	}
+	if (c->flags & CL_IN_IDLE) {
+		/* Idle: wait for input without lending the kernel a buffer. */
+		sqe = shard_sqe(c->sh);
+		io_uring_prep_poll_add(sqe, c->fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)c | UD_TAG_POLL);
+		c->flags |= CL_RECV;
+		c->inflight++;
+		return;
+	}
 	if (c->rpos) {
 		sbuf_consume(&c->rbuf, c->rpos);
 		c->rpos = 0;
 		resp_parser_reset(&c->parser, 0);
 	}
-	if (c->parser.need > c->rbuf.len && c->parser.need - c->rbuf.len > want)
-		want = (size_t)(c->parser.need - c->rbuf.len);
+	if (c->parser.need > c->rbuf.len) {
+		/* Toward a large bulk, but at most doubling what has arrived:
+		 * announcing 512 MB and sending a byte buys no 512 MB buffer. */
+		size_t missing = (size_t)(c->parser.need - c->rbuf.len);
+
+		want = MAX(want, MIN(missing, MAX(c->rbuf.len, (size_t)CLIENT_RECV_MAX)));
+	}
 	if (!c->rbuf.len && c->rbuf.cap > 1024 * 1024)
 		sbuf_free(&c->rbuf);	/* idle: give back a large buffer */
+	if (!c->rbuf.len && c->argcap > CLIENT_ARGS_KEEP) {
+		/* ... and the arrays of a command with very many arguments. */
+		mem_free(c->args);
+		mem_free(c->argv);
+		c->args = NULL;
+		c->argv = NULL;
+		c->argcap = 0;
+	}
 	sbuf_reserve(&c->rbuf, want);
 	sqe = shard_sqe(c->sh);
 	io_uring_prep_recv(sqe, c->fd, c->rbuf.p + c->rbuf.len, c->rbuf.cap - c->rbuf.len, 0);
@@ -959,12 +1190,72 @@ static void client_tls_received(struct client *c, size_t n)
 	}
 }
 
-void client_on_recv(struct client *c, int res)
+void client_on_poll(struct client *c, int res)
 {
-	c->flags &= ~CL_RECV;
+	c->flags &= ~(CL_RECV | CL_IN_IDLE);
 	c->inflight--;
 	if (c->flags & CL_CLOSING) {
 		client_try_free(c);
+		return;
+	}
+	if (res < 0 && res != -ECANCELED) {
+		client_close(c);
+		return;
+	}
+	/* Readable (or hung up: the RECV then tells). */
+	client_arm_recv(c);
+	client_mem_update(c);
+}
+
+/* Idle for CLIENT_IDLE_MS: gives back what the client holds but needs only
+ * while active, as Redis's clientsCronResizeQueryBuffer does. The RECV in
+ * flight owns rbuf, so it is cancelled; client_on_recv then frees the
+ * buffer and arms a POLL. */
+static void client_shrink_idle(struct client *c)
+{
+	c->recv_size = CLIENT_RECV_START;
+	if (!(c->flags & CL_SEND)) {
+		if (!c->wbuf.len)
+			sbuf_free(&c->wbuf);
+		if (!c->sending.len)
+			sbuf_free(&c->sending);
+	}
+	if (c->rbuf.len || c->up || (c->flags & (CL_PAUSED | CL_IN_IDLE | CL_IN_SHRINK)))
+		return;	/* a partial or waiting command (or upload) still needs its buffers */
+	mem_free(c->args);
+	mem_free(c->argv);
+	c->args = NULL;
+	c->argv = NULL;
+	c->argcap = 0;
+	if (c->flags & CL_RECV) {
+		struct io_uring_sqe *sqe = shard_sqe(c->sh);
+
+		io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)c | UD_TAG_RECV, 0);
+		io_uring_sqe_set_data64(sqe, 0);	/* its own completion is ignored */
+		c->flags |= CL_IN_SHRINK;
+	} else {
+		sbuf_free(&c->rbuf);
+		c->flags |= CL_IN_IDLE;
+	}
+}
+
+void client_on_recv(struct client *c, int res)
+{
+	c->flags &= ~(CL_RECV | CL_IN_SHRINK);
+	c->inflight--;
+	if (c->flags & CL_CLOSING) {
+		client_try_free(c);
+		return;
+	}
+	if (res == -ECANCELED) {
+		/* Only client_shrink_idle cancels a RECV. If input came in the
+		 * meantime, the buffer is kept and read again. */
+		if (!c->rbuf.len) {
+			sbuf_free(&c->rbuf);
+			c->flags |= CL_IN_IDLE;
+		}
+		client_arm_recv(c);
+		client_mem_update(c);
 		return;
 	}
 	if (res <= 0) {
@@ -985,21 +1276,35 @@ void client_on_recv(struct client *c, int res)
 			return;
 		}
 		upload_body_done(c);
-	} else if (c->tls) {
-		client_tls_received(c, (size_t)res);
 	} else {
-		sbuf_added(&c->rbuf, (size_t)res);
+		/* A read that filled the space offered: more is likely waiting. */
+		if (c->rbuf.len + (size_t)res == c->rbuf.cap && c->recv_size < CLIENT_RECV_MAX)
+			c->recv_size *= 2;
+		if (c->tls)
+			client_tls_received(c, (size_t)res);
+		else
+			sbuf_added(&c->rbuf, (size_t)res);
 	}
 	client_process(c);
+	if (c->flags & CL_CLOSE_ASAP) {
+		client_close(c);	/* cut off (output limit, killed): may free c */
+		return;
+	}
 	if (c->flags & CL_CLOSING)
 		return;
-	if (c->rbuf.len - c->rpos > (size_t)cfg.client_query_buffer_limit) {
+	/* The unrun input and the arguments parsed so far from its incomplete
+	 * command (a huge count of empty arguments costs more in arrays than
+	 * in bytes received) together stay under client-query-buffer-limit. */
+	if (c->rbuf.len - c->rpos +
+	    (size_t)c->parser.nargs * (sizeof(*c->args) + sizeof(*c->argv)) >
+	    (size_t)cfg.client_query_buffer_limit) {
 		log_warning("Closing client that reached max query buffer length (id=%llu addr=%s)",
 			    (unsigned long long)c->id, c->addr);
 		client_close(c);
 		return;
 	}
 	client_arm_recv(c);
+	client_mem_update(c);
 }
 
 static void client_reply_error(struct client *c, const char *fmt, ...)
@@ -1428,8 +1733,6 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 			out->len = before;
 		else
 			client_mark_dirty(c);
-		if (client_check_output_limit(c, pubsub_count(c) ? COBL_PUBSUB : COBL_NORMAL))
-			return DISPATCH_PAUSE;
 	}
 	return DISPATCH_DONE;
 }
@@ -1438,11 +1741,19 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 static void client_process(struct client *c)
 {
 	while (c->rpos < c->rbuf.len &&
-	       !(c->flags & (CL_CLOSING | CL_PAUSED | CL_CLOSE_AFTER_REPLY))) {
+	       !(c->flags & (CL_CLOSING | CL_PAUSED | CL_CLOSE_AFTER_REPLY | CL_CLOSE_ASAP)) &&
+	       !client_out_full(c)) {
 		size_t argc = 0, consumed = 0;
 		enum dispatch d;
 		int st;
 
+		if (c->hops >= CLIENT_HOPS_MAX) {
+			/* Their replies may be large and are not counted by
+			 * client_out_full() before they come back: wait for them
+			 * (resumed at hops == 0, client_apply_hop_reply). */
+			c->flags |= CL_PAUSED;
+			break;
+		}
 		c->parser.unauthenticated = !(c->flags & CL_AUTHED);
 		st = resp_parse(&c->parser, c->rbuf.p, c->rbuf.len, c->args, c->argcap, &argc,
 				&consumed);
@@ -1496,6 +1807,8 @@ static void client_process(struct client *c)
 		}
 		c->rpos = consumed;
 		resp_parser_reset(&c->parser, consumed);
+		/* Over its output limit the client is cut off (CL_CLOSE_ASAP). */
+		client_check_output_limit(c, client_out_class(c));
 		if (d == DISPATCH_PAUSE) {
 			c->flags |= CL_PAUSED;
 			break;
@@ -1508,20 +1821,46 @@ static void client_process(struct client *c)
 	}
 }
 
+/*
+ * Every tick, every client of the shard (a few loads each: 10,000 clients
+ * take well under a millisecond): clients cut off by another thread are
+ * closed; the timeout, which spares blocked and pub/sub clients as in
+ * Redis; the soft output limit, which must fire even when no new output
+ * comes; idle buffers given back; buffer peaks for INFO; the memory share.
+ */
 void client_cron(struct shard *sh)
 {
 	int64_t now = util_mstime();
+	int slot = (int)((now / 1000) % CLIENT_PEAK_SLOTS);
 
-	if (cfg.timeout <= 0)
-		return;
-	for (int i = 0; i < sh->nclients; i++) {
+	/* The slot of the coming second starts from zero. */
+	sh->peak_in[(slot + 1) % CLIENT_PEAK_SLOTS] = 0;
+	sh->peak_out[(slot + 1) % CLIENT_PEAK_SLOTS] = 0;
+	/* Backwards: freeing a client moves the last one into its place. */
+	for (int i = sh->nclients - 1; i >= 0; i--) {
 		struct client *c = sh->clients[i];
 
-		if (!(c->flags & CL_CLOSING) && !c->hops &&
+		if (c->flags & CL_CLOSING)
+			continue;
+		if (c->flags & CL_CLOSE_ASAP) {
+			client_close(c);
+			continue;
+		}
+		if (cfg.timeout > 0 && !c->hops && !(c->flags & CL_POLL) && !pubsub_count(c) &&
 		    now - c->last_ms > (int64_t)cfg.timeout * 1000) {
 			log_verbose("Closing idle client");
 			client_close(c);
+			continue;
 		}
+		if (client_pending_output(c) && client_check_output_limit(c, client_out_class(c))) {
+			client_close(c);
+			continue;
+		}
+		if (now - c->last_ms >= CLIENT_IDLE_MS)
+			client_shrink_idle(c);
+		sh->peak_in[slot] = MAX(sh->peak_in[slot], client_input_mem(c));
+		sh->peak_out[slot] = MAX(sh->peak_out[slot], client_output_mem(c));
+		client_mem_update(c);
 	}
 }
 
@@ -1548,15 +1887,16 @@ void client_info_line(struct client *c, struct sbuf *out)
 	flags[nf] = '\0';
 	sbuf_printf(out,
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-		    "sub=%d psub=%d ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
+		    "sub=%d psub=%d ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu "
 		    "rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu tot-mem=%zu events=r cmd=%s "
 		    "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		    (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
 		    flags, c->dbid, c->nsub, c->npsub, (c->flags & CL_MULTI) ? c->nmq : -1,
 		    c->rbuf.len - c->rpos, c->rbuf.cap - c->rbuf.len,
-		    c->rbuf.cap, c->rbuf.len, c->wbuf.len, c->seg_head ? 1 : 0,
-		    c->wbuf.cap + c->sending.cap, sizeof(*c) + c->rbuf.cap + c->wbuf.cap + c->sending.cap,
+		    c->argcap * (sizeof(*c->args) + sizeof(*c->argv)), c->multi_mem,
+		    c->wbuf.cap, c->wbuf.len, c->wbuf.len, c->seg_head ? 1 : 0,
+		    client_output_mem(c), client_mem(c),
 		    c->last_cmd ? cmd_fullname(c->last_cmd, cmdname, sizeof(cmdname)) : "NULL",
 		    c->proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

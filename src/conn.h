@@ -34,7 +34,9 @@ struct tls_conn;
 #define CL_MULTI_ERR		0x8000	/* a command was refused while queuing: EXEC aborts */
 #define CL_PARKQ		0x10000	/* on the shard's park queue */
 #define CL_POLL			0x20000	/* blocked on keys of several shards: polled */
-#define CL_UPLOAD		0x40000	/* receiving a large bulk into upload buffers */
+#define CL_UPLOAD		0x100000	/* receiving a large bulk into upload buffers */
+#define CL_IN_IDLE		0x40000	/* no input buffer: the input op is a POLL */
+#define CL_IN_SHRINK		0x80000	/* its RECV is being cancelled to drop the buffer */
 
 struct outseg {
 	struct outseg *next;
@@ -60,6 +62,8 @@ struct client {
 
 	struct sbuf rbuf;		/* query buffer */
 	size_t rpos;			/* bytes of rbuf already executed */
+	size_t recv_size;		/* free space the next RECV asks for: doubles
+					 * on a full read, back to the minimum when idle */
 	struct resp_parser parser;
 	struct resp_arg *args;		/* parser output */
 	struct cmd_arg *argv;		/* views of the current command */
@@ -89,6 +93,7 @@ struct client {
 	/* MULTI / WATCH (multi.c) */
 	struct mq_cmd *mq;		/* queued commands */
 	int nmq, capmq;
+	size_t multi_mem;		/* bytes the queue holds (multi.c keeps it) */
 	struct watch_state *ws;		/* shared with watch registries, or NULL */
 	uint64_t watch_mask;		/* shards holding watched keys */
 	/* pub/sub (pubsub.c) */
@@ -102,6 +107,8 @@ struct client {
 	/* TLS (tls.c): NULL for a plain-text client. For a TLS client, rbuf
 	 * and wbuf still hold plaintext; `sending` holds ciphertext. */
 	struct tls_conn *tls;
+	size_t mem;			/* client_mem() as last added to sh->client_mem;
+					 * 0 once it is closing or evicted */
 };
 
 /* Where a reply written now goes to stay in order (for pub/sub pushes). */
@@ -113,5 +120,17 @@ size_t client_pending_output(const struct client *c);
  * limit, or over the soft one for longer than its seconds, the client is cut
  * off. May be called for a client of a parked shard. Returns true if cut. */
 bool client_check_output_limit(struct client *c, int cls);
+/* Memory of one client: its struct, query buffer and parsed arguments,
+ * output buffers and segments, MULTI queue (CLIENT LIST tot-mem). */
+size_t client_mem(const struct client *c);
+/* Total of client_mem() over every client, as of their last update (INFO
+ * memory mem_clients_normal; what maxmemory-clients limits). Any thread. */
+size_t client_mem_total(void);
+/* The largest input and output buffers a client had in the last seconds
+ * (INFO clients client_recent_max_*). Call with the shards parked. */
+void client_recent_max(size_t *in, size_t *out);
+/* Enforces maxmemory-clients: over it, evicts the clients using the most
+ * memory. Parks every shard when over; call at the end of a loop turn. */
+void client_evict(struct shard *sh);
 
 #endif

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -150,6 +151,105 @@ static int open_port_listeners(int port, bool tls)
 	mem_free(copy);
 	if (!opened) {
 		log_warning("Failed listening on port %d (%s), aborting.", port, kind);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Open files. A client is a socket, so maxclients needs that many files plus
+ * the server's own: per shard its ring, its eventfd and one listener per
+ * bind address, and 32 more for logs and data files (Redis's reserve). At
+ * start the soft limit is raised toward that as far as the hard limit lets
+ * us; what does not fit lowers maxclients with a warning, as Redis does. At
+ * run time (CONFIG SET maxclients) a value that does not fit is refused.
+ */
+#define FD_RESERVE_BASE 32
+
+static rlim_t fd_reserved(void)
+{
+	char *copy = mem_strndup(cfg.bind, strlen(cfg.bind)), *save = NULL;
+	rlim_t nbind = 0;
+
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+		nbind++;
+	mem_free(copy);
+	return FD_RESERVE_BASE + (rlim_t)srv.nshards * (2 + nbind);
+}
+
+/* Raises RLIMIT_NOFILE toward what want clients need; returns how many
+ * clients the limit now allows (want if all fit), or -1 if not even the
+ * reserve fits. why gets the setrlimit error when the limit stays short. */
+static long fd_limit_fit(long want, int *why)
+{
+	rlim_t reserve = fd_reserved(), need = (rlim_t)want + reserve;
+	struct rlimit rl, nl;
+
+	*why = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		*why = errno;
+		rl.rlim_cur = rl.rlim_max = 1024;
+	}
+	if (rl.rlim_cur >= need)
+		return want;
+	/* Above the hard limit only a privileged process may go. */
+	nl.rlim_cur = need;
+	nl.rlim_max = rl.rlim_max > need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+		return want;
+	*why = errno;
+	if (rl.rlim_max > rl.rlim_cur) {
+		nl.rlim_cur = nl.rlim_max = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	return rl.rlim_cur > reserve ? (long)(rl.rlim_cur - reserve) : -1;
+}
+
+static int fd_limit_at_start(void)
+{
+	struct rlimit before;
+	long fit;
+	int why;
+
+	getrlimit(RLIMIT_NOFILE, &before);
+	fit = fd_limit_fit(cfg.maxclients, &why);
+	if (fit < 0) {
+		log_warning("Your current 'ulimit -n' of %llu is not enough for the server to start. "
+			    "Please increase your open file limit to at least %llu. Exiting.",
+			    (unsigned long long)before.rlim_cur,
+			    (unsigned long long)(fd_reserved() + 1));
+		return -1;
+	}
+	if (fit < cfg.maxclients) {
+		log_warning("You requested maxclients of %d requiring at least %llu max file descriptors.",
+			    cfg.maxclients, (unsigned long long)(cfg.maxclients + fd_reserved()));
+		log_warning("Server can't set maximum open files to %llu because of OS error: %s.",
+			    (unsigned long long)(cfg.maxclients + fd_reserved()), strerror(why));
+		log_warning("Current maximum open files is %llu. maxclients has been reduced to %ld to "
+			    "compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+			    (unsigned long long)(fit + fd_reserved()), fit);
+		cfg.maxclients = (int)fit;
+	} else {
+		struct rlimit now;
+
+		getrlimit(RLIMIT_NOFILE, &now);
+		if (now.rlim_cur != before.rlim_cur)
+			log_notice("Increased maximum number of open files to %llu (it was originally set to %llu).",
+				   (unsigned long long)now.rlim_cur, (unsigned long long)before.rlim_cur);
+	}
+	return 0;
+}
+
+/* cfg_maxclients_hook: runs inside CONFIG SET, every other shard parked. */
+static int fd_limit_on_set(char *reason, size_t cap)
+{
+	int why;
+	long fit = fd_limit_fit(cfg.maxclients, &why);
+
+	if (fit < cfg.maxclients) {
+		snprintf(reason, cap, "The operating system is not able to handle the specified "
+			 "number of clients, try with %ld", fit < 0 ? 0 : fit);
 		return -1;
 	}
 	return 0;
@@ -281,6 +381,10 @@ int main(int argc, char **argv)
 		log_warning("Can't create the data directory '%s': %s", cfg.dir, strerror(-ret));
 		return 1;
 	}
+
+	if (fd_limit_at_start() < 0)
+		return 1;
+	cfg_maxclients_hook = fd_limit_on_set;
 
 	srv.shards = mem_calloc((size_t)srv.nshards, sizeof(*srv.shards));
 	for (int i = 0; i < srv.nshards; i++) {

@@ -77,8 +77,10 @@ void multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
 	char *p;
 
 	if (c->nmq == c->capmq) {
+		c->multi_mem -= mem_usable(c->mq);
 		c->capmq = c->capmq ? c->capmq * 2 : 8;
 		c->mq = mem_realloc(c->mq, (size_t)c->capmq * sizeof(*c->mq));
+		c->multi_mem += mem_usable(c->mq);
 	}
 	q = &c->mq[c->nmq++];
 	q->cmd = cmd;
@@ -94,6 +96,8 @@ void multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
 		q->argv[i].len = argv[i].len;
 		p += argv[i].len;
 	}
+	/* Counted toward the client's memory (maxmemory-clients). */
+	c->multi_mem += mem_usable(q->buf) + mem_usable(q->argv);
 }
 
 void multi_discard(struct client *c)
@@ -105,6 +109,7 @@ void multi_discard(struct client *c)
 	mem_free(c->mq);
 	c->mq = NULL;
 	c->nmq = c->capmq = 0;
+	c->multi_mem = 0;
 	c->flags &= ~(CL_MULTI | CL_MULTI_ERR);
 }
 

@@ -82,7 +82,10 @@ struct shard_stats {
 	uint64_t hops_in;		/* commands run for another shard */
 	uint64_t parks;			/* times this shard coordinated a parked command */
 	uint64_t expired_stale_perc;	/* unused: kept 0 */
+	uint64_t evicted_clients;	/* closed by maxmemory-clients */
 };
+
+#define CLIENT_PEAK_SLOTS 8	/* seconds of client buffer peaks kept for INFO */
 
 struct shard {
 	int id;				/* index in srv.shards */
@@ -107,6 +110,12 @@ struct shard {
 	int npoll;
 	struct outseg *seg_free;	/* recycled output segments */
 	int nseg_free;
+	/* Client memory: the sum of its clients' c->mem, written by this thread
+	 * (or a coordinator while it is parked), read by any. */
+	_Atomic size_t client_mem;
+	/* Largest client input / output buffers seen in each of the last
+	 * seconds (slot = unix second mod CLIENT_PEAK_SLOTS), by client_cron. */
+	size_t peak_in[CLIENT_PEAK_SLOTS], peak_out[CLIENT_PEAK_SLOTS];
 
 	/* Messaging. inbox: batches pushed by other threads (Treiber stack,
 	 * reversed by the consumer); out: batches being filled this turn. */
@@ -207,6 +216,8 @@ extern _Thread_local struct shard *shard_self;
 struct client *client_create(struct shard *sh, int fd, bool tls);
 void client_on_recv(struct client *c, int res);
 void client_on_send(struct client *c, int res);
+/* An idle client's POLL (waiting for input with no buffer) completed. */
+void client_on_poll(struct client *c, int res);
 void client_apply_hop_reply(void *cookie, const char *p, size_t len);
 void client_flush_dirty(struct shard *sh);
 /* Runs the clients whose pause ended during this turn. */

@@ -24,6 +24,7 @@
 #include "multi.h"
 #include "pubsub.h"
 #include "conn.h"
+#include "acl.h"
 #include "cfg.h"
 #include "log.h"
 #include "mem.h"
@@ -37,6 +38,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 struct server srv;
@@ -46,9 +49,28 @@ enum { UD_TIMER = 2, UD_EVENT = 3, UD_BLOCK_TIMER = 4, UD_ACCEPT = 16 };	/* UD_A
 #define UD_TAG_RECV 1
 #define UD_TAG_SEND 2
 #define UD_TAG_BLOB 3
+#define UD_TAG_POLL 4
 #define UD_TAG_MASK 7
 
 enum { HOP_REQ = 1, HOP_REPLY = 2, HOP_CANCEL = 3, HOP_BLOB = 4 };
+
+/* Redis 7.0's protected mode refusal, word for word (clients and operators
+ * search for it). */
+#define SHARD_DENIED_MSG \
+	"-DENIED Redis is running in protected mode because protected mode is enabled and " \
+	"no password is set for the default user. In this mode connections are only " \
+	"accepted from the loopback interface. If you want to connect from external " \
+	"computers to Redis you may adopt one of the following solutions: 1) Just disable " \
+	"protected mode sending the command 'CONFIG SET protected-mode no' from the " \
+	"loopback interface by connecting to Redis from the same host the server is " \
+	"running, however MAKE SURE Redis is not publicly accessible from internet if you " \
+	"do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can " \
+	"just disable the protected mode by editing the Redis configuration file, and " \
+	"setting the protected mode option to 'no', and then restarting the server. 3) If " \
+	"you started the server manually just for testing, restart it with the " \
+	"'--protected-mode no' option. 4) Setup a an authentication password for the " \
+	"default user. NOTE: You only need to do one of the above things in order for the " \
+	"server to start accepting connections from the outside.\r\n"
 
 struct hop_op {
 	uint8_t kind;		/* HOP_REQ or HOP_REPLY */
@@ -554,6 +576,33 @@ static void shard_arm_event(struct shard *sh)
 	io_uring_sqe_set_data64(sqe, UD_EVENT);
 }
 
+/* Whether the peer of fd connects from the loopback interface (127.0.0.0/8
+ * or ::1), the test Redis's protected mode applies. */
+static bool shard_peer_is_loopback(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return ss.ss_family == AF_UNIX;
+}
+
+/* Refuses a new connection with a one-line error: the socket is fresh, so
+ * the few bytes fit its send buffer and the write does not block. */
+static void shard_refuse(struct shard *sh, int fd, const char *msg)
+{
+	sh->stats.rejected_conns++;
+	if (msg && write(fd, msg, strlen(msg)) < 0) {
+		/* The client is refused either way. */
+	}
+	close(fd);
+}
+
 static void shard_on_accept(struct shard *sh, int i, struct io_uring_cqe *cqe)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&srv.stop))
@@ -565,16 +614,19 @@ static void shard_on_accept(struct shard *sh, int i, struct io_uring_cqe *cqe)
 	}
 	sh->stats.conns_received++;
 	if (atomic_fetch_add(&srv.nclients, 1) >= cfg.maxclients) {
-		static const char msg[] = "-ERR max number of clients reached\r\n";
-
 		atomic_fetch_sub(&srv.nclients, 1);
-		sh->stats.rejected_conns++;
 		/* Before a handshake a TLS client could not read it: it only
 		 * sees the connection close. */
-		if (!sh->listen_tls[i] && write(cqe->res, msg, sizeof(msg) - 1) < 0) {
-			/* The client is refused either way. */
-		}
-		close(cqe->res);
+		shard_refuse(sh, cqe->res, sh->listen_tls[i] ? NULL : "-ERR max number of clients reached\r\n");
+		return;
+	}
+	/* Protected mode, as Redis 7.0 (clientAcceptHandler): with no password
+	 * for the default user, only loopback peers are served, whatever the
+	 * bind addresses. Checked after maxclients, as there. */
+	if (cfg.protected_mode && acl_user_is_nopass(acl_default_user()) &&
+	    !shard_peer_is_loopback(cqe->res)) {
+		atomic_fetch_sub(&srv.nclients, 1);
+		shard_refuse(sh, cqe->res, sh->listen_tls[i] ? NULL : SHARD_DENIED_MSG);
 		return;
 	}
 	/* A tls-port listener makes a TLS client. */
@@ -655,6 +707,8 @@ static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
 		client_on_send((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
 	else if ((ud & UD_TAG_MASK) == UD_TAG_BLOB)
 		blob_on_cqe(sh, (void *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
+	else if ((ud & UD_TAG_MASK) == UD_TAG_POLL)
+		client_on_poll((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
 }
 
 int shard_setup(struct shard *sh, int id)
@@ -736,6 +790,8 @@ void *shard_main(void *arg)
 		client_run_parkq(sh);
 		shard_flush_hops(sh);
 		client_flush_dirty(sh);
+		if (cfg.maxmemory_clients)
+			client_evict(sh);
 	}
 	/* Shutdown. A coordinator may still be finishing a parked command that
 	 * needs us: keep answering park requests until every shard is out of

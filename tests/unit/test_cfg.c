@@ -611,6 +611,49 @@ static void test_set_memory_leading_zeros(void **state)
 	assert_int_equal(cfg.maxmemory, 5);
 }
 
+/* maxmemory-clients takes bytes or a percentage of maxmemory (Redis 7.0),
+ * kept negative in the field and shown back as "N%". */
+static void test_maxmemory_clients_default_is_off(void **state)
+{
+	(void)state;
+	assert_int_equal(cfg.maxmemory_clients, 0);
+	assert_get("maxmemory-clients", "0");
+}
+
+static void test_maxmemory_clients_takes_memory(void **state)
+{
+	(void)state;
+	set_ok("maxmemory-clients", "1mb");
+	assert_int_equal(cfg.maxmemory_clients, 1024 * 1024);
+	assert_get("maxmemory-clients", "1048576");
+}
+
+static void test_maxmemory_clients_takes_percent(void **state)
+{
+	(void)state;
+	set_ok("maxmemory-clients", "10%");
+	assert_int_equal(cfg.maxmemory_clients, -10);
+	assert_get("maxmemory-clients", "10%");
+	set_ok("maxmemory-clients", "0%");
+	assert_int_equal(cfg.maxmemory_clients, 0);
+	assert_get("maxmemory-clients", "0");
+}
+
+static void test_maxmemory_clients_refuses_bad_values(void **state)
+{
+	(void)state;
+	assert_set_error("maxmemory-clients", "101%",
+			 "CONFIG SET failed (possibly related to argument 'maxmemory-clients') - "
+			 "percentage argument must be less or equal to 100");
+	assert_set_error("maxmemory-clients", "5.5%",
+			 "CONFIG SET failed (possibly related to argument 'maxmemory-clients') - "
+			 "argument must be a memory or percent value");
+	assert_set_error("maxmemory-clients", "-1",
+			 "CONFIG SET failed (possibly related to argument 'maxmemory-clients') - "
+			 "argument must be a memory or percent value");
+	assert_get("maxmemory-clients", "0");
+}
+
 static void test_set_bool_any_case(void **state)
 {
 	(void)state;
@@ -902,7 +945,8 @@ static void test_get_glob_star(void **state)
 
 	(void)state;
 	cfg_get("maxmemory*", collect_fn, &c);
-	assert_string_equal(c.text, "maxmemory=0;maxmemory-policy=noeviction;maxmemory-samples=5;");
+	assert_string_equal(c.text, "maxmemory=0;maxmemory-clients=0;maxmemory-policy=noeviction;"
+			    "maxmemory-samples=5;");
 }
 
 static void test_get_glob_every_option(void **state)
@@ -911,7 +955,7 @@ static void test_get_glob_every_option(void **state)
 
 	(void)state;
 	cfg_get("*", collect_fn, &c);
-	assert_int_equal(c.n, 62);
+	assert_int_equal(c.n, 63);
 }
 
 static void test_get_glob_question_and_class(void **state)
@@ -1207,6 +1251,10 @@ int main(void)
 		T(test_set_memory_with_unit),
 		T(test_set_memory_empty_is_zero),
 		T(test_set_memory_leading_zeros),
+	T(test_maxmemory_clients_default_is_off),
+	T(test_maxmemory_clients_takes_memory),
+	T(test_maxmemory_clients_takes_percent),
+	T(test_maxmemory_clients_refuses_bad_values),
 		T(test_set_bool_any_case),
 		T(test_set_int_backed_bool),
 		T(test_set_enum_any_case),
