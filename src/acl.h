@@ -193,6 +193,23 @@ int acl_load_file(const char *path, char **err);
  * temporary file and rename(2). Returns 0 or -errno (logged). */
 int acl_save_file(const char *path);
 
+/*
+ * Users declared in the config file ("user <name> <rule> ..." lines, as in
+ * redis.conf). acl_config_user_add() takes one line without the "user"
+ * word (argv[0] the name, then the rules; argc >= 1; copied) and checks it
+ * at once: returns 0, or -1 with *err (mem_free) "Error in user declaration
+ * '<rule or name>': <reason>", e.g. for a name declared twice: "Duplicate
+ * user found. A user can only be defined once in config files".
+ * acl_config_users_load() then creates the users declared, in order (a line
+ * for "default" resets the default user first), once, before the shards
+ * start; returns 0 or -1 with *err. acl_config_user_count() is the number of
+ * lines still to load (main refuses them together with an aclfile, as
+ * Redis does).
+ */
+int acl_config_user_add(int argc, char *const *argv, char **err);
+int acl_config_users_load(char **err);
+int acl_config_user_count(void);
+
 /* Drops the table (the users still held stay until released); for a clean
  * exit and tests. The next acl_* call starts over from acl_init(). Not
  * thread-safe: call when no shard runs. */

@@ -38,7 +38,8 @@
  * place (relative paths are relative to the working directory). Within one
  * load, `save` lines add up (the first replaces the default, later ones
  * append, `save ""` clears) as in Redis; every other option takes the last
- * value given.
+ * value given. `user name rule ...` lines go to the ACL module
+ * (acl_config_user_add), which refuses a name declared twice.
  *
  * Threads: loading runs before any shard starts; CONFIG SET runs while every
  * other shard is parked. Nothing here locks.
@@ -122,6 +123,12 @@ static const struct cfg_enum cfg_loglevel_names[] = {
 	{ "verbose", LOG_VERBOSE },
 	{ "notice", LOG_NOTICE },
 	{ "warning", LOG_WARNING },
+	{ NULL, 0 },
+};
+
+static const struct cfg_enum cfg_pubsub_default_names[] = {
+	{ "allchannels", ACL_PUBSUB_ALLCHANNELS },
+	{ "resetchannels", ACL_PUBSUB_RESETCHANNELS },
 	{ NULL, 0 },
 };
 
@@ -367,6 +374,9 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_INT("active-expire-effort", active_expire_effort, "1", 1, 10, 0, NULL),
 	OPT_STR("requirepass", requirepass, "", 0, NULL, cfg_apply_requirepass),
 	OPT_STR("aclfile", aclfile, "", CFG_IMMUTABLE, NULL, NULL),
+	OPT_ENUM("acl-pubsub-default", acl_pubsub_default, "resetchannels",
+		 cfg_pubsub_default_names, NULL),
+	OPT_BOOL("always-show-logo", always_show_logo, "no", CFG_IMMUTABLE, NULL),
 	/* limits */
 	OPT_MEM("proto-max-bulk-len", proto_max_bulk_len, "512mb", 1024 * 1024, LLONG_MAX, 0, NULL),
 	OPT_MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb",
@@ -863,6 +873,16 @@ static int cfg_directive(struct cfg_load *ld, int argc, char **argv, char *reaso
 		return rc < 0 ? -2 : 0;
 	}
 
+	if (!strcasecmp(argv[0], "user") && argc >= 2) {
+		char *why = NULL;
+
+		if (acl_config_user_add(argc - 1, argv + 1, &why) < 0) {
+			snprintf(reason, cap, "%s", why);
+			mem_free(why);
+			return -1;
+		}
+		return 0;
+	}
 	o = cfg_lookup(argv[0]);
 	if (!o) {
 		snprintf(reason, cap, "Bad directive or wrong number of arguments");

@@ -14,6 +14,10 @@
  * override earlier ones; command-line "--name value ..." pairs override the
  * file. The exception is `save`, whose lines add up within one load, as in
  * Redis.
+ *
+ * "user <name> <rule> ..." lines declare ACL users, as in redis.conf: they
+ * are no option of the table but are handed to acl_config_user_add(), which
+ * checks them at once; main creates the users once ACLs are set up.
  */
 #ifndef STRATA_CFG_H
 #define STRATA_CFG_H
@@ -34,6 +38,7 @@ enum maxmemory_policy {
 };
 
 enum blob_fsync { BLOB_FSYNC_NO = 0, BLOB_FSYNC_EVERYSEC, BLOB_FSYNC_ALWAYS };
+enum acl_pubsub_default { ACL_PUBSUB_RESETCHANNELS = 0, ACL_PUBSUB_ALLCHANNELS };
 enum { COBL_NORMAL = 0, COBL_REPLICA = 1, COBL_PUBSUB = 2 };
 
 struct strata_cfg {
@@ -58,6 +63,8 @@ struct strata_cfg {
 	int active_expire_effort;	/* 1..10 */
 	char *requirepass;		/* "" = no password */
 	char *aclfile;			/* "" = none: ACL LOAD/SAVE file (immutable) */
+	int acl_pubsub_default;		/* enum acl_pubsub_default: channels of new users */
+	bool always_show_logo;		/* no: the start-up banner even when not on a tty */
 	/* limits */
 	long long proto_max_bulk_len;	/* 512mb */
 	long long client_query_buffer_limit; /* 1gb */

@@ -133,6 +133,7 @@ static int open_listeners(void)
 				}
 			}
 			if (!optional) {
+				log_warning("Failed listening on port %d (tcp), aborting.", cfg.port);
 				mem_free(copy);
 				return -1;
 			}
@@ -183,6 +184,33 @@ static void make_run_id(void)
 	srv.run_id[40] = '\0';
 }
 
+/*
+ * The start-up banner, with "PID: <pid>" on a line of its own: shown when
+ * always-show-logo is yes, or when the log goes to a terminal, as Redis
+ * shows its logo. Tools that start the server (the Redis test suite among
+ * them) find the server's PID in it.
+ */
+static void show_banner(void)
+{
+	char text[512];
+	bool tty = !(cfg.logfile && *cfg.logfile) && isatty(STDOUT_FILENO);
+
+	if (!cfg.always_show_logo && !tty) {
+		log_notice("Running mode=standalone, port=%d.", cfg.port);
+		return;
+	}
+	snprintf(text, sizeof(text),
+		 "\n"
+		 "    .-------------------------------------------.\n"
+		 "    |  strata %-10s  Redis %s protocol   |\n"
+		 "    |  Running in standalone mode, 64 bit        |\n"
+		 "    |  Port: %-6d Shards: %-4d                 |\n"
+		 "    |  PID: %-10d                           |\n"
+		 "    '-------------------------------------------'\n\n",
+		 STRATA_VERSION, STRATA_REDIS_VERSION, cfg.port, srv.nshards, (int)getpid());
+	log_raw(LOG_NOTICE, text);
+}
+
 void conn_acl_user_changed(struct acl_user *u, bool deleted);
 int main(int argc, char **argv)
 {
@@ -220,6 +248,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_min_level = cfg.loglevel;
+	/* As Redis does, the server works in `dir`: relative paths given for
+	 * the log file, the pid file and the ACL file are relative to it. */
+	if (cfg.dir && *cfg.dir) {
+		char cwd[4096];
+
+		if ((ret = mkdir_p(cfg.dir)) < 0) {
+			log_warning("Can't create the data directory '%s': %s", cfg.dir, strerror(-ret));
+			return 1;
+		}
+		if (chdir(cfg.dir) < 0) {
+			log_warning("Can't chdir to '%s': %s", cfg.dir, strerror(errno));
+			return 1;
+		}
+		if (getcwd(cwd, sizeof(cwd))) {
+			mem_free(cfg.dir);
+			cfg.dir = mem_strndup(cwd, strlen(cwd));
+		}
+	}
 	if (cfg.logfile && *cfg.logfile && (ret = log_open(cfg.logfile)) < 0) {
 		fprintf(stderr, "Can't open the log file: %s\n", strerror(-ret));
 		return 1;
@@ -233,6 +279,18 @@ int main(int argc, char **argv)
 	cmd_init();
 	acl_init();
 	acl_on_user_changed = conn_acl_user_changed;
+	if (acl_config_user_count() && cfg.aclfile && *cfg.aclfile) {
+		log_warning("Configuring strata with users defined in the config file and at the "
+			    "same time an ACL file path is invalid. This setup is very likely to "
+			    "lead to configuration errors and security holes, please define either "
+			    "an ACL file or declare users directly in the config file, but not both.");
+		return 1;
+	}
+	if (acl_config_users_load(&err) < 0) {
+		log_warning("%s", err);
+		log_warning("Critical error while loading ACLs. Exiting.");
+		return 1;
+	}
 	if (cfg.aclfile && *cfg.aclfile && acl_load_file(cfg.aclfile, &err) < 0) {
 		log_warning("Aborting strata startup because of ACL errors: %s", err);
 		return 1;
@@ -255,11 +313,6 @@ int main(int argc, char **argv)
 		log_warning("Warning: no config file specified, using the default config. "
 			    "In order to specify a config file use ./strata-server /path/to/strata.conf");
 
-	if (cfg.dir && *cfg.dir && (ret = mkdir_p(cfg.dir)) < 0) {
-		log_warning("Can't create the data directory '%s': %s", cfg.dir, strerror(-ret));
-		return 1;
-	}
-
 	srv.shards = mem_calloc((size_t)srv.nshards, sizeof(*srv.shards));
 	for (int i = 0; i < srv.nshards; i++) {
 		if ((ret = shard_setup(&srv.shards[i], i)) < 0) {
@@ -269,6 +322,7 @@ int main(int argc, char **argv)
 	}
 	if (open_listeners() < 0)
 		return 1;
+	show_banner();
 
 	if (cfg.pidfile && *cfg.pidfile) {
 		FILE *f = fopen(cfg.pidfile, "w");

@@ -159,6 +159,25 @@ static bool auth(const char *name, const char *pass)
 	return acl_authenticate(name, strlen(name), pass, strlen(pass)) != NULL;
 }
 
+/* acl_config_user_add of a "user" line without its first word; returns the
+ * error text (static) or NULL. */
+static const char *config_user(const char *line)
+{
+	static char msg[1024];
+	static char buf[4096];
+	char *words[64], *err = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *p = strtok(buf, " "); p && n < 64; p = strtok(NULL, " "))
+		words[n++] = p;
+	if (acl_config_user_add(n, words, &err) == 0)
+		return NULL;
+	snprintf(msg, sizeof(msg), "%s", err);
+	mem_free(err);
+	return msg;
+}
+
 /* ---- the default user ---- */
 
 static void test_default_user_is_open(void **state)
@@ -518,6 +537,27 @@ static void test_channels(void **state)
 	assert_allowed("all", "psubscribe *");
 }
 
+static void test_pubsub_default_allchannels_gives_new_users_every_channel(void **state)
+{
+	(void)state;
+	setuser_ok("before", "on");
+	cfg.acl_pubsub_default = ACL_PUBSUB_ALLCHANNELS;
+	setuser_ok("after", "on");
+	assert_describe("after", "on &* -@all");
+	/* users that exist keep their channels */
+	assert_describe("before", "on resetchannels -@all");
+	/* a pattern after every channel is refused, as in Redis */
+	assert_string_equal(setuser("fresh", "&news"),
+			    "Error in ACL SETUSER modifier '&news': Adding a pattern after the * "
+			    "pattern (or the 'allchannels' flag) is not valid and does not have any "
+			    "effect. Try 'resetchannels' to start with an empty list of channels");
+	setuser_ok("before", "reset");
+	assert_describe("before", "off sanitize-payload &* -@all");
+	cfg.acl_pubsub_default = ACL_PUBSUB_RESETCHANNELS;
+	setuser_ok("after", "reset");
+	assert_describe("after", "off sanitize-payload resetchannels -@all");
+}
+
 static void test_command_checked_before_keys(void **state)
 {
 	(void)state;
@@ -717,6 +757,50 @@ static void test_hold_default_survives_free_all(void **state)
 	assert_non_null(acl_default_user());
 }
 
+/* ---- users declared in the config file ---- */
+
+static void test_config_users_are_created_at_load(void **state)
+{
+	char *err = NULL;
+
+	(void)state;
+	assert_null(config_user("alice on >pw ~app:* +get"));
+	assert_null(config_user("default on nopass ~* &* +@all -flushdb"));
+	assert_null(acl_user_lookup("alice", 5));
+	assert_int_equal(acl_config_user_count(), 2);
+	assert_int_equal(acl_config_users_load(&err), 0);
+	assert_int_equal(acl_config_user_count(), 0);
+	assert_describe("alice", "on #" PW_HASH " ~app:* resetchannels -@all +get");
+	/* the default user's line replaces its rules */
+	assert_describe("default", "on nopass sanitize-payload ~* &* +@all -flushdb");
+	assert_ptr_equal(acl_default_user(), user("default"));
+}
+
+static void test_config_user_declared_twice_is_refused(void **state)
+{
+	(void)state;
+	assert_null(config_user("foo on"));
+	assert_string_equal(config_user("foo off"),
+			    "Error in user declaration 'foo': Duplicate user found. A user can "
+			    "only be defined once in config files");
+	assert_null(config_user("default on nopass"));
+	assert_string_equal(config_user("default"),
+			    "Error in user declaration 'default': Duplicate user found. A user "
+			    "can only be defined once in config files");
+}
+
+static void test_config_user_bad_rule_is_refused_at_once(void **state)
+{
+	(void)state;
+	assert_string_equal(config_user("foo on +nosuchcommand"),
+			    "Error in user declaration '+nosuchcommand': Unknown command or "
+			    "category name in ACL");
+	assert_string_equal(config_user("foo #abc"),
+			    "Error in user declaration '#abc': The password hash must be exactly "
+			    "64 characters and contain only lowercase hexadecimal characters");
+	assert_int_equal(acl_config_user_count(), 0);
+}
+
 /* ---- the ACL file ---- */
 
 static char *write_tmp(const char *text)
@@ -871,6 +955,7 @@ int main(void)
 		T(test_first_arg_permission),
 		T(test_no_auth_commands_always_allowed),
 		T(test_channels),
+		T(test_pubsub_default_allchannels_gives_new_users_every_channel),
 		T(test_command_checked_before_keys),
 		T(test_null_user_is_unrestricted),
 		T(test_denied_messages),
@@ -884,6 +969,9 @@ int main(void)
 		T(test_getuser_empty_user),
 		T(test_deluser_keeps_held_user_alive),
 		T(test_hold_default_survives_free_all),
+		T(test_config_users_are_created_at_load),
+		T(test_config_user_declared_twice_is_refused),
+		T(test_config_user_bad_rule_is_refused_at_once),
 		T(test_load_file),
 		T(test_load_file_without_default_opens_default),
 		T(test_load_file_errors_change_nothing),
