@@ -272,15 +272,22 @@ size_t client_pending_output(const struct client *c)
 	return n;
 }
 
+/* Unsent output an unauthenticated client may leave: Redis's allowance, its
+ * 16 KiB reply buffer plus 1 KiB, so one that sends commands without
+ * reading the -NOAUTH replies cannot make the server hold them. */
+#define CLIENT_UNAUTH_OUT_MAX (16 * 1024 + 1024)
+
 bool client_check_output_limit(struct client *c, int cls)
 {
 	long long hard = cfg.cobl[cls][0], soft = cfg.cobl[cls][1], secs = cfg.cobl[cls][2];
+	bool unauth = !(c->flags & CL_AUTHED) && acl_default_needs_auth();
 	size_t pending;
 
-	if (!hard && !soft)
+	if (!hard && !soft && !unauth)
 		return false;
 	pending = client_pending_output(c);
-	if ((hard && pending > (size_t)hard) ||
+	if ((unauth && pending > CLIENT_UNAUTH_OUT_MAX) ||
+	    (hard && pending > (size_t)hard) ||
 	    (soft && pending > (size_t)soft && c->soft_since_ms &&
 	     kv_now_ms - c->soft_since_ms > secs * 1000)) {
 		if (!(c->flags & CL_CLOSE_ASAP))
@@ -803,6 +810,8 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		sh->stats.errors++;
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		client_mark_dirty(c);
+		if (client_check_output_limit(c, COBL_NORMAL))
+			return DISPATCH_PAUSE;
 		return DISPATCH_DONE;
 	}
 	{

@@ -97,7 +97,9 @@ void client_mark_dirty(struct client *c);
 size_t client_pending_output(const struct client *c);
 /* Applies client-output-buffer-limit of class (COBL_*) to c: over the hard
  * limit, or over the soft one for longer than its seconds, the client is cut
- * off. May be called for a client of a parked shard. Returns true if cut. */
+ * off; so is a client that must still authenticate with more than 17 KiB
+ * unsent, as in Redis. May be called for a client of a parked shard.
+ * Returns true if cut. */
 bool client_check_output_limit(struct client *c, int cls);
 
 #endif
