@@ -803,7 +803,7 @@ void acl_init(void)
 		default_user = user_new("default", 7);
 		user_make_default(default_user);
 		table_insert(&users, &nusers, &capusers, default_user);
-		acl_set_requirepass(cfg.requirepass);
+		acl_set_requirepass(cfg.requirepass, cfg.requirepass_len);
 		__atomic_store_n(&inited, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&init_lock);
@@ -909,15 +909,15 @@ struct acl_user *acl_authenticate(const char *user, size_t ulen, const char *pas
 	return match ? u : NULL;
 }
 
-void acl_set_requirepass(const char *pass)
+void acl_set_requirepass(const char *pass, size_t len)
 {
 	if (!default_user)
 		return;
 	pw_reset(default_user);
-	if (pass && *pass) {
+	if (pass && len) {
 		uint8_t d[DIGEST_LEN];
 
-		sha256(pass, strlen(pass), d);
+		sha256(pass, len, d);
 		pw_add(default_user, d);	/* clears nopass */
 	} else {
 		default_user->flags |= USER_NOPASS;

@@ -130,10 +130,10 @@ bool acl_channel_allowed(const struct acl_user *u, const char *channel, size_t l
  */
 extern void (*acl_on_user_changed)(struct acl_user *u, bool deleted);
 
-/* The default user gets password pass (resetpass, then >pass), or nopass
- * when pass is NULL or "". Clients stay as they are. Safe before acl_init()
- * (does nothing: acl_init reads cfg.requirepass). */
-void acl_set_requirepass(const char *pass);
+/* The default user gets password pass[0..len) (resetpass, then >pass; NUL
+ * bytes are part of it), or nopass when len is 0. Clients stay as they are.
+ * Safe before acl_init() (does nothing: acl_init reads cfg.requirepass). */
+void acl_set_requirepass(const char *pass, size_t len);
 
 /* --- introspection and changes (ACL command, cmd_acl.c) --- */
 

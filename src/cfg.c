@@ -75,8 +75,11 @@ enum cfg_type { CFG_BOOL, CFG_INT, CFG_MEMORY, CFG_ENUM, CFG_STRING };
 
 /* A value between parsing and storing. */
 union cfg_val {
-	long long n;	/* bool, int, memory, enum */
-	char *s;	/* string, owned by whoever holds the union */
+	long long n;		/* bool, int, memory, enum */
+	struct {
+		char *s;	/* string, owned by whoever holds the union */
+		size_t len;	/* its length (it may hold NULs: see lenp) */
+	};
 };
 
 struct cfg_enum {
@@ -98,6 +101,9 @@ struct cfg_opt {
 	const char *(*check)(union cfg_val *v);
 	/* Makes the stored value take effect; 0, or -1 with a reason. */
 	int (*apply)(char *reason, size_t cap);
+	/* A binary-safe string (requirepass): the field in `cfg` holding its
+	 * length, since the text may hold NUL bytes. NULL for the others. */
+	size_t *lenp;
 };
 
 /* One load: a file with its includes, a text, or a command line. */
@@ -176,7 +182,7 @@ static int cfg_apply_requirepass(char *reason, size_t cap)
 {
 	(void)reason;
 	(void)cap;
-	acl_set_requirepass(cfg.requirepass);
+	acl_set_requirepass(cfg.requirepass, cfg.requirepass_len);
 	return 0;
 }
 
@@ -351,6 +357,10 @@ invalid:
 #define OPT_STR(n, f, d, fl, chk, app) \
 	{ .name = n, .type = CFG_STRING, .flags = fl, CFG_FIELD(f), .def = d, \
 	  .check = chk, .apply = app }
+/* A string that may hold NUL bytes, its length in the field f ## _len. */
+#define OPT_BSTR(n, f, d, fl, app) \
+	{ .name = n, .type = CFG_STRING, .flags = fl, CFG_FIELD(f), .def = d, \
+	  .apply = app, .lenp = &cfg.f ## _len }
 
 static const struct cfg_opt cfg_opts[] = {
 	/* network */
@@ -372,7 +382,7 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_STR("pidfile", pidfile, "", CFG_IMMUTABLE, NULL, NULL),
 	OPT_INT("hz", hz, "10", 0, INT_MAX, 0, cfg_apply_hz),
 	OPT_INT("active-expire-effort", active_expire_effort, "1", 1, 10, 0, NULL),
-	OPT_STR("requirepass", requirepass, "", 0, NULL, cfg_apply_requirepass),
+	OPT_BSTR("requirepass", requirepass, "", 0, cfg_apply_requirepass),
 	OPT_STR("aclfile", aclfile, "", CFG_IMMUTABLE, NULL, NULL),
 	OPT_ENUM("acl-pubsub-default", acl_pubsub_default, "resetchannels",
 		 cfg_pubsub_default_names, NULL),
@@ -498,6 +508,12 @@ static void cfg_swap(const struct cfg_opt *o, union cfg_val *v)
 
 		*(char **)o->ptr = v->s;
 		v->s = old;
+		if (o->lenp) {
+			size_t oldlen = *o->lenp;
+
+			*o->lenp = v->len;
+			v->len = oldlen;
+		}
 	} else {
 		long long old = cfg_num_read(o);
 
@@ -582,9 +598,11 @@ static void cfg_enum_list(const struct cfg_enum *e, char *buf, size_t cap)
 		n += (size_t)snprintf(buf + n, cap - n, "%s%s", e->name, e[1].name ? ", " : "");
 }
 
-/* Text to value by the option's type, then its check hook. Returns 0 with
- * *v set (a string owned by the caller), or -1 with reason filled. */
-static int cfg_parse(const struct cfg_opt *o, const char *text, union cfg_val *v,
+/* Text to value by the option's type, then its check hook. text is
+ * NUL-terminated; len is its length, past which only a binary-safe string
+ * (lenp) looks. Returns 0 with *v set (a string owned by the caller), or -1
+ * with reason filled. */
+static int cfg_parse(const struct cfg_opt *o, const char *text, size_t len, union cfg_val *v,
 		     char *reason, size_t cap)
 {
 	const char *why = NULL;
@@ -626,7 +644,10 @@ static int cfg_parse(const struct cfg_opt *o, const char *text, union cfg_val *v
 		cfg_enum_list(o->enums, reason, cap);
 		return -1;
 	case CFG_STRING:
-		v->s = mem_strndup(text, strlen(text));
+		if (!o->lenp)
+			len = strlen(text);
+		v->s = mem_strndup(text, len);
+		v->len = len;
 		break;
 	}
 	if (why) {
@@ -639,6 +660,8 @@ parsed:
 		snprintf(reason, cap, "%s", why);
 		return -1;
 	}
+	if (o->check && o->type == CFG_STRING)
+		v->len = strlen(v->s);	/* the hook may have rewritten it */
 	return 0;
 out_of_range:
 	snprintf(reason, cap, "argument must be between %lld and %lld inclusive", o->min, o->max);
@@ -646,29 +669,37 @@ out_of_range:
 }
 
 /* The value as CONFIG GET shows it: the string field itself, an enum's
- * name, or digits written into tmp (at least 24 bytes). */
-static const char *cfg_render(const struct cfg_opt *o, char *tmp, size_t cap)
+ * name, or digits written into tmp (at least 24 bytes); *len its length. */
+static const char *cfg_render(const struct cfg_opt *o, char *tmp, size_t cap, size_t *len)
 {
+	const char *r;
 	long long n;
 
 	if (o->type == CFG_STRING) {
-		const char *s = *(char **)o->ptr;
-
-		return s ? s : "";
+		r = *(char **)o->ptr;
+		if (!r)
+			r = "";
+		*len = o->lenp ? *o->lenp : strlen(r);
+		return r;
 	}
 	n = cfg_num_read(o);
 	switch (o->type) {
 	case CFG_BOOL:
-		return n ? "yes" : "no";
+		r = n ? "yes" : "no";
+		break;
 	case CFG_ENUM:
+		r = "unknown";
 		for (const struct cfg_enum *e = o->enums; e->name; e++)
 			if (e->val == n)
-				return e->name;
-		return "unknown";
+				r = e->name;
+		break;
 	default:
 		snprintf(tmp, cap, "%lld", n);
-		return tmp;
+		r = tmp;
+		break;
 	}
+	*len = strlen(r);
+	return r;
 }
 
 /* ---- loading ---- */
@@ -904,7 +935,7 @@ static int cfg_directive(struct cfg_load *ld, int argc, char **argv, char *reaso
 		}
 	}
 	ld->seen[cfg_index(o)] = true;
-	rc = cfg_parse(o, text, &v, reason, cap);
+	rc = cfg_parse(o, text, strlen(text), &v, reason, cap);
 	mem_free(text);
 	if (rc < 0)
 		return -1;
@@ -980,7 +1011,7 @@ void cfg_init_defaults(void)
 		union cfg_val v;
 
 		/* A default that does not parse is a bug in the table. */
-		ASSERT(cfg_parse(o, o->def, &v, reason, sizeof(reason)) == 0);
+		ASSERT(cfg_parse(o, o->def, strlen(o->def), &v, reason, sizeof(reason)) == 0);
 		cfg_swap(o, &v);
 		cfg_val_free(o, &v);
 	}
@@ -1071,6 +1102,12 @@ int cfg_set(const char *name, const char *value, char **err)
 
 int cfg_set_many(int npairs, const char *const *names, const char *const *values, char **err)
 {
+	return cfg_set_many_len(npairs, names, values, NULL, err);
+}
+
+int cfg_set_many_len(int npairs, const char *const *names, const char *const *values,
+		     const size_t *lens, char **err)
+{
 	char reason[CFG_REASON_MAX];
 	const struct cfg_opt **opts;
 	union cfg_val *old;
@@ -1106,7 +1143,9 @@ int cfg_set_many(int npairs, const char *const *names, const char *const *values
 
 	/* Store the new values, keeping the old ones aside in old[]. */
 	for (nset = 0; nset < npairs; nset++) {
-		if (cfg_parse(opts[nset], values[nset], &old[nset], reason, sizeof(reason)) < 0) {
+		size_t len = lens ? lens[nset] : strlen(values[nset]);
+
+		if (cfg_parse(opts[nset], values[nset], len, &old[nset], reason, sizeof(reason)) < 0) {
 			bad = nset;
 			goto rollback;
 		}
@@ -1225,10 +1264,12 @@ static bool cfg_glob(const char *p, const char *s)
 	return !*p;
 }
 
-void cfg_get(const char *pattern, void (*fn)(const char *name, const char *value, void *arg),
-	     void *arg)
+void cfg_get(const char *pattern,
+	     void (*fn)(const char *name, const char *value, size_t vlen, void *arg), void *arg)
 {
+	const char *v;
 	char tmp[32];
+	size_t len;
 
 	/* Without * ? or [ the pattern is a name, looked up as is (a backslash
 	 * escapes nothing there) and answered with the name as asked: Redis 7.0
@@ -1236,24 +1277,30 @@ void cfg_get(const char *pattern, void (*fn)(const char *name, const char *value
 	if (!strpbrk(pattern, "*?[")) {
 		const struct cfg_opt *o = cfg_lookup(pattern);
 
-		if (o)
-			fn(pattern, cfg_render(o, tmp, sizeof(tmp)), arg);
+		if (o) {
+			v = cfg_render(o, tmp, sizeof(tmp), &len);
+			fn(pattern, v, len, arg);
+		}
 		return;
 	}
-	for (int i = 0; i < CFG_NOPTS; i++)
-		if (cfg_glob(pattern, cfg_opts[i].name))
-			fn(cfg_opts[i].name, cfg_render(&cfg_opts[i], tmp, sizeof(tmp)), arg);
+	for (int i = 0; i < CFG_NOPTS; i++) {
+		if (cfg_glob(pattern, cfg_opts[i].name)) {
+			v = cfg_render(&cfg_opts[i], tmp, sizeof(tmp), &len);
+			fn(cfg_opts[i].name, v, len, arg);
+		}
+	}
 }
 
 bool cfg_get_one(const char *name, char *buf, size_t cap)
 {
 	const struct cfg_opt *o = cfg_lookup(name);
 	char tmp[32];
+	size_t len;
 
 	if (!o)
 		return false;
 	if (cap)
-		snprintf(buf, cap, "%s", cfg_render(o, tmp, sizeof(tmp)));
+		snprintf(buf, cap, "%s", cfg_render(o, tmp, sizeof(tmp), &len));
 	return true;
 }
 

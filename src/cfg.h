@@ -61,7 +61,8 @@ struct strata_cfg {
 	char *pidfile;			/* "" = none */
 	int hz;				/* 10: cron frequency per shard, 1..500 */
 	int active_expire_effort;	/* 1..10 */
-	char *requirepass;		/* "" = no password */
+	char *requirepass;		/* "" = no password; may hold NUL bytes */
+	size_t requirepass_len;		/* its length */
 	char *aclfile;			/* "" = none: ACL LOAD/SAVE file (immutable) */
 	int acl_pubsub_default;		/* enum acl_pubsub_default: channels of new users */
 	bool always_show_logo;		/* no: the start-up banner even when not on a tty */
@@ -136,11 +137,16 @@ int cfg_set(const char *name, const char *value, char **err);
 /* CONFIG SET name value [name value ...]: all or nothing (a failure restores
  * the values already changed). */
 int cfg_set_many(int npairs, const char *const *names, const char *const *values, char **err);
+/* The same with the length of each value (NUL-terminated all the same), for
+ * CONFIG SET: a binary-safe option (requirepass) keeps NUL bytes inside its
+ * value; the others end at the first NUL. */
+int cfg_set_many_len(int npairs, const char *const *names, const char *const *values,
+		     const size_t *lens, char **err);
 /* Calls fn for every option whose name matches the glob pattern
- * (case-insensitive), with its current value as text. Each option once,
- * even if several patterns match. */
-void cfg_get(const char *pattern, void (*fn)(const char *name, const char *value, void *arg),
-	     void *arg);
+ * (case-insensitive), with its current value as text and its length (NULs
+ * inside only for requirepass). Each option once. */
+void cfg_get(const char *pattern,
+	     void (*fn)(const char *name, const char *value, size_t vlen, void *arg), void *arg);
 /* The text of one option into buf; returns false if unknown. */
 bool cfg_get_one(const char *name, char *buf, size_t cap);
 

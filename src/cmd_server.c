@@ -635,12 +635,12 @@ struct cfg_get_acc {
 	size_t n;
 };
 
-static void config_get_cb(const char *name, const char *value, void *arg)
+static void config_get_cb(const char *name, const char *value, size_t vlen, void *arg)
 {
 	struct cfg_get_acc *a = arg;
 
 	resp_w_bulk_cstr(a->w, name);
-	resp_w_bulk_cstr(a->w, value);
+	resp_w_bulk(a->w, value, vlen);
 	a->n++;
 }
 
@@ -700,6 +700,7 @@ static void config_set_cmd(struct cmd_ctx *ctx)
 {
 	int npairs = (ctx->argc - 2) / 2;
 	char **names, **values, *err = NULL;
+	size_t *lens;
 	int rc;
 
 	if ((ctx->argc - 2) % 2) {
@@ -708,11 +709,14 @@ static void config_set_cmd(struct cmd_ctx *ctx)
 	}
 	names = mem_alloc(sizeof(char *) * (size_t)npairs);
 	values = mem_alloc(sizeof(char *) * (size_t)npairs);
+	lens = mem_alloc(sizeof(size_t) * (size_t)npairs);
 	for (int i = 0; i < npairs; i++) {
 		names[i] = mem_strndup(ctx->argv[2 + 2 * i].p, ctx->argv[2 + 2 * i].len);
 		values[i] = mem_strndup(ctx->argv[3 + 2 * i].p, ctx->argv[3 + 2 * i].len);
+		lens[i] = ctx->argv[3 + 2 * i].len;
 	}
-	rc = cfg_set_many(npairs, (const char *const *)names, (const char *const *)values, &err);
+	rc = cfg_set_many_len(npairs, (const char *const *)names, (const char *const *)values,
+			      lens, &err);
 	if (rc < 0)
 		resp_w_error(ctx->w, err ? err : "CONFIG SET failed");
 	else
@@ -724,6 +728,7 @@ static void config_set_cmd(struct cmd_ctx *ctx)
 	}
 	mem_free(names);
 	mem_free(values);
+	mem_free(lens);
 	log_min_level = cfg.loglevel;
 }
 

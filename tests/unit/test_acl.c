@@ -193,12 +193,12 @@ static void test_default_user_is_open(void **state)
 static void test_requirepass_sets_default_password(void **state)
 {
 	(void)state;
-	acl_set_requirepass("pw");
+	acl_set_requirepass("pw", 2);
 	assert_describe("default", "on #" PW_HASH " ~* &* +@all");
 	assert_true(acl_default_needs_auth());
 	assert_true(auth("default", "pw"));
 	assert_false(auth("default", "pW"));
-	acl_set_requirepass("");
+	acl_set_requirepass("", 0);
 	assert_describe("default", "on nopass ~* &* +@all");
 	assert_false(acl_default_needs_auth());
 }
@@ -845,7 +845,7 @@ static void test_load_file_without_default_opens_default(void **state)
 	char *path, *err = NULL;
 
 	(void)state;
-	acl_set_requirepass("pw");
+	acl_set_requirepass("pw", 2);
 	path = write_tmp("user alice on\n");
 	assert_int_equal(acl_load_file(path, &err), 0);
 	assert_describe("default", "on nopass ~* &* +@all");

@@ -887,12 +887,17 @@ struct collect {
 	int n;			/* calls */
 };
 
-static void collect_fn(const char *name, const char *value, void *arg)
+static void collect_fn(const char *name, const char *value, size_t vlen, void *arg)
 {
 	struct collect *c = arg;
 	size_t len = strlen(c->text);
 
-	snprintf(c->text + len, sizeof(c->text) - len, "%s=%s;", name, value);
+	/* NULs inside a value show as '0' */
+	snprintf(c->text + len, sizeof(c->text) - len, "%s=", name);
+	len = strlen(c->text);
+	for (size_t i = 0; i < vlen && len + 1 < sizeof(c->text); i++)
+		c->text[len++] = value[i] ? value[i] : '0';
+	snprintf(c->text + len, sizeof(c->text) - len, ";");
 	c->n++;
 }
 
@@ -903,6 +908,27 @@ static void test_get_glob_star(void **state)
 	(void)state;
 	cfg_get("maxmemory*", collect_fn, &c);
 	assert_string_equal(c.text, "maxmemory=0;maxmemory-policy=noeviction;maxmemory-samples=5;");
+}
+
+static void test_set_requirepass_keeps_nul_bytes(void **state)
+{
+	const char *names[] = { "requirepass", "logfile" };
+	const char *values[] = { "abc\0def", "x\0y" };
+	const size_t lens[] = { 7, 3 };
+	struct collect c = { .n = 0 };
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_set_many_len(2, names, values, lens, &err), 0);
+	assert_int_equal(cfg.requirepass_len, 7);
+	assert_memory_equal(cfg.requirepass, "abc\0def", 7);
+	cfg_get("requirepass", collect_fn, &c);
+	/* other strings end at the first NUL */
+	cfg_get("logfile", collect_fn, &c);
+	assert_string_equal(c.text, "requirepass=abc0def;logfile=x;");
+	assert_int_equal(cfg_set("requirepass", "", &err), 0);
+	assert_int_equal(cfg.requirepass_len, 0);
+	assert_int_equal(cfg_set("logfile", "", &err), 0);
 }
 
 static void test_get_glob_every_option(void **state)
@@ -1027,12 +1053,12 @@ struct snapshot {
 	int n;
 };
 
-static void snapshot_fn(const char *name, const char *value, void *arg)
+static void snapshot_fn(const char *name, const char *value, size_t vlen, void *arg)
 {
 	struct snapshot *s = arg;
 
 	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
-	snprintf(s->values[s->n], sizeof(s->values[0]), "%s", value);
+	snprintf(s->values[s->n], sizeof(s->values[0]), "%.*s", (int)vlen, value);
 	s->n++;
 }
 
@@ -1212,6 +1238,7 @@ int main(void)
 		T(test_set_many_rolls_back_on_bad_value),
 		T(test_set_many_rolls_back_on_failed_apply),
 		T(test_get_glob_star),
+		T(test_set_requirepass_keeps_nul_bytes),
 		T(test_get_glob_every_option),
 		T(test_get_glob_question_and_class),
 		T(test_get_glob_is_case_insensitive),
