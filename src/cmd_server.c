@@ -378,7 +378,9 @@ static void client_list_cmd(struct cmd_ctx *ctx)
 			struct client *c = sh->clients[i];
 			bool want = !nids;
 
-			if (c->flags & CL_CLOSING)
+			/* A killed client (CL_CLOSE_ASAP) is gone for its callers,
+			 * though its owner has not freed it yet. */
+			if (c->flags & (CL_CLOSING | CL_CLOSE_ASAP))
 				continue;
 			for (int k = 0; k < nids && !want; k++)
 				want = ids[k] == c->id;
@@ -404,6 +406,7 @@ struct kill_filter {
 	bool has_id, has_addr, has_laddr, skipme, normal_only;
 	unsigned long long id;
 	const struct cmd_arg *addr, *laddr;
+	const struct acl_user *user;	/* USER: its clients only, or NULL */
 };
 
 static bool kill_matches(const struct kill_filter *f, const struct client *c, const struct client *me)
@@ -415,6 +418,8 @@ static bool kill_matches(const struct kill_filter *f, const struct client *c, co
 	if (f->has_addr && !strutil_eq_nocase(f->addr->p, f->addr->len, c->addr))
 		return false;
 	if (f->has_laddr && !strutil_eq_nocase(f->laddr->p, f->laddr->len, c->laddr))
+		return false;
+	if (f->user && (c->user ? c->user : acl_default_user()) != f->user)
 		return false;
 	return true;
 }
@@ -464,7 +469,8 @@ static void client_kill_cmd(struct cmd_ctx *ctx)
 					return;
 				}
 			} else if (cmd_arg_is(ctx, i, "user")) {
-				if (!strutil_eq_nocase(ctx->argv[i + 1].p, ctx->argv[i + 1].len, "default")) {
+				f.user = acl_user_lookup(ctx->argv[i + 1].p, ctx->argv[i + 1].len);
+				if (!f.user) {
 					resp_w_errorf(ctx->w, "No such user '%.*s'",
 						      (int)MIN(ctx->argv[i + 1].len, (size_t)64),
 						      ctx->argv[i + 1].p);

@@ -648,11 +648,13 @@ static uint64_t client_key_mask(const struct cmd_def *cmd, int argc, const struc
 
 static __thread struct client *conn_current;
 
+/* The ACL hook (acl_on_user_changed): every other shard is parked. A
+ * deleted user's clients are disconnected; when its rules changed, only
+ * its Pub/Sub clients subscribed to what the new rules refuse are, as in
+ * Redis 7.0. */
 void conn_acl_user_changed(struct acl_user *u, bool deleted);
 void conn_acl_user_changed(struct acl_user *u, bool deleted)
 {
-	if (!deleted)
-		return;
 	for (int s = 0; s < srv.nshards; s++) {
 		struct shard *sh = &srv.shards[s];
 
@@ -661,9 +663,13 @@ void conn_acl_user_changed(struct acl_user *u, bool deleted)
 
 			if (c->user != u || (c->flags & CL_CLOSING))
 				continue;
-			acl_user_release(c->user);
-			c->user = acl_user_hold(acl_default_user());
-			c->flags &= ~CL_AUTHED;
+			if (!deleted && pubsub_allowed_for(c, u))
+				continue;
+			if (deleted) {
+				acl_user_release(c->user);
+				c->user = acl_user_hold(acl_default_user());
+				c->flags &= ~CL_AUTHED;
+			}
 			if (c == conn_current) {
 				c->flags |= CL_CLOSE_AFTER_REPLY;
 			} else {
@@ -1084,7 +1090,7 @@ void client_info_line(struct client *c, struct sbuf *out)
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
 		    "sub=%d psub=%d ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
 		    "rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu tot-mem=%zu events=r cmd=%s "
-		    "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+		    "user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		    (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
 		    flags, c->dbid, c->nsub, c->npsub, (c->flags & CL_MULTI) ? c->nmq : -1,
@@ -1092,5 +1098,6 @@ void client_info_line(struct client *c, struct sbuf *out)
 		    c->rbuf.cap, c->rbuf.len, c->wbuf.len, c->seg_head ? 1 : 0,
 		    c->wbuf.cap + c->sending.cap, sizeof(*c) + c->rbuf.cap + c->wbuf.cap + c->sending.cap,
 		    c->last_cmd ? cmd_fullname(c->last_cmd, cmdname, sizeof(cmdname)) : "NULL",
+		    acl_user_name(c->user ? c->user : acl_default_user(), NULL),
 		    c->proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

@@ -12,6 +12,7 @@
  * clients and arrays for RESP2 ones, as Redis sends them.
  */
 #include "pubsub.h"
+#include "acl.h"
 #include "cfg.h"
 #include "conn.h"
 #include "mem.h"
@@ -229,6 +230,14 @@ void pubsub_counts(size_t *channels, size_t *patterns)
 		}
 	}
 	dict_destroy(seen, mark_free, NULL);
+}
+
+bool pubsub_allowed_for(const struct client *c, const struct acl_user *u)
+{
+	for (const struct psub *s = c->subs; s; s = s->cnext)
+		if (!acl_channel_allowed(u, s->name, s->len, s->pattern))
+			return false;
+	return true;
 }
 
 void pubsub_free_all(struct shard *sh)
