@@ -968,16 +968,16 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    (unsigned long long)t.st.dirty, (long long)srv.lastsave);
 	}
 	if (secs & SEC_STATS) {
-		size_t nch, npat;
+		size_t nch, npat, nsch;
 
-		pubsub_counts(&nch, &npat);
+		pubsub_counts(&nch, &npat, &nsch);
 		SECTION("Stats");
 		sbuf_printf(o, "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
 			    "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
 			    "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
 			    "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
 			    "expire_cycle_cpu_milliseconds:%llu\r\ntotal_error_replies:%llu\r\n"
-			    "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
+			    "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n"
 			    "shard_hops:%llu\r\nshard_parked_commands:%llu\r\n",
 			    (unsigned long long)t.st.conns_received, (unsigned long long)t.st.commands,
 			    (unsigned long long)t.st.net_in, (unsigned long long)t.st.net_out,
@@ -985,7 +985,7 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    (unsigned long long)t.ks.evicted, (unsigned long long)t.ks.hits,
 			    (unsigned long long)t.ks.misses,
 			    (unsigned long long)(t.ks.expire_cycle_us / 1000),
-			    (unsigned long long)t.st.errors, nch, npat, (unsigned long long)t.st.hops_out,
+			    (unsigned long long)t.st.errors, nch, npat, nsch, (unsigned long long)t.st.hops_out,
 			    (unsigned long long)t.st.parks);
 	}
 	if (secs & SEC_REPLICATION) {

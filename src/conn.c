@@ -1088,12 +1088,12 @@ void client_info_line(struct client *c, struct sbuf *out)
 	flags[nf] = '\0';
 	sbuf_printf(out,
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-		    "sub=%d psub=%d ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
+		    "sub=%d psub=%d ssub=%d multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 "
 		    "rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu tot-mem=%zu events=r cmd=%s "
 		    "user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		    (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-		    flags, c->dbid, c->nsub, c->npsub, (c->flags & CL_MULTI) ? c->nmq : -1,
+		    flags, c->dbid, c->nsub, c->npsub, c->nssub, (c->flags & CL_MULTI) ? c->nmq : -1,
 		    c->rbuf.len - c->rpos, c->rbuf.cap - c->rbuf.len,
 		    c->rbuf.cap, c->rbuf.len, c->wbuf.len, c->seg_head ? 1 : 0,
 		    c->wbuf.cap + c->sending.cap, sizeof(*c) + c->rbuf.cap + c->wbuf.cap + c->sending.cap,

@@ -84,8 +84,8 @@ struct client {
 	struct watch_state *ws;		/* shared with watch registries, or NULL */
 	uint64_t watch_mask;		/* shards holding watched keys */
 	/* pub/sub (pubsub.c) */
-	struct psub *subs;		/* channels and patterns */
-	int nsub, npsub;
+	struct psub *subs;		/* channels, patterns and shard channels */
+	int nsub, npsub, nssub;
 	int64_t soft_since_ms;		/* over the soft output limit since */
 	struct acl_user *user;		/* authenticated as (acl_user_hold), or NULL = default */
 };

@@ -123,6 +123,7 @@ struct shard {
 	/* Pub/sub (pubsub.c): channels with subscribers here, and patterns. */
 	struct dict *ps_channels;
 	struct psub *ps_patterns;
+	struct dict *ps_shard_channels;	/* SSUBSCRIBE: struct psch, like ps_channels */
 
 	/* Blocked clients (block.c). */
 	struct waiter *waiters, *waiters_tail;	/* every waiter on our keys */
