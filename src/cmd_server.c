@@ -1179,17 +1179,37 @@ static void debug_help_cmd(struct cmd_ctx *ctx)
 	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
-#define DEBUG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+/*
+ * DEBUG is one command whose first argument picks what it does, as in Redis
+ * 7.0 (not a container: ACL rules such as "+debug|object" allow it by first
+ * argument). DEBUG OBJECT names a key, found by debug_getkeys so that the
+ * command runs on the key's shard.
+ */
+static void debug_cmd(struct cmd_ctx *ctx)
+{
+	if (ctx->argc == 2 && cmd_arg_is(ctx, 1, "help"))
+		debug_help_cmd(ctx);
+	else if (ctx->argc == 3 && cmd_arg_is(ctx, 1, "object"))
+		debug_object_cmd(ctx);
+	else if (ctx->argc == 3 && cmd_arg_is(ctx, 1, "sleep"))
+		debug_sleep_cmd(ctx);
+	else
+		resp_w_errorf(ctx->w, "unknown subcommand or wrong number of arguments for '%.*s'. "
+				      "Try DEBUG HELP.", (int)MIN(ctx->argv[1].len, (size_t)128),
+			      ctx->argv[1].p);
+}
 
-static const struct cmd_def debug_subcmds[] = {
-	{ "help", debug_help_cmd, 2, DEBUG_FLAGS, 0, 0, 0, ADMIN_ACL,
-	  "server", "1.0.0", "Returns helpful text about the DEBUG subcommands.", "O(1)", NULL },
-	{ "object", debug_object_cmd, 3, DEBUG_FLAGS, 2, 2, 1, ADMIN_ACL,
-	  "server", "1.0.0", "Shows low-level information about a key.", "O(1)", NULL },
-	{ "sleep", debug_sleep_cmd, 3, DEBUG_FLAGS, 0, 0, 0, ADMIN_ACL,
-	  "server", "1.0.0", "Stops the server for a while.", "O(1)", NULL },
-	{ NULL },
-};
+static int debug_getkeys(int argc, const struct cmd_arg *argv, int *out, int cap)
+{
+	if (argc == 3 && strutil_eq_nocase(argv[1].p, argv[1].len, "object")) {
+		if (cap > 0)
+			out[0] = 2;
+		return 1;
+	}
+	return 0;
+}
+
+#define DEBUG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 
 /* --- SHUTDOWN --- */
 
@@ -1225,9 +1245,9 @@ const struct cmd_def cmd_server_defs[] = {
 	{ "config", NULL, -2, CMD_CONTAINER, 0, 0, 0, ACL(ACL_SLOW),
 	  "server", "2.0.0", "A container for server configuration commands.",
 	  "Depends on subcommand.", config_subcmds },
-	{ "debug", NULL, -2, CMD_CONTAINER | DEBUG_FLAGS, 0, 0, 0, ADMIN_ACL,
+	{ "debug", debug_cmd, -2, DEBUG_FLAGS, 0, 0, 0, ADMIN_ACL,
 	  "server", "1.0.0", "A container for debugging commands.", "Depends on subcommand.",
-	  debug_subcmds },
+	  NULL, .getkeys = debug_getkeys },
 	{ "echo", echo_cmd, 2, CMD_FAST, 0, 0, 0, CONN_ACL,
 	  "connection", "1.0.0", "Returns the given string.", "O(1)", NULL },
 	{ "hello", hello_cmd, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |

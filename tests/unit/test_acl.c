@@ -507,6 +507,20 @@ static void test_first_arg_permission(void **state)
 	assert_refused("a", "select 0", ACL_DENIED_CMD, -1);
 }
 
+/* DEBUG is one command, as in Redis 7.0: "+debug|x" allows it by first
+ * argument, whatever x is. */
+static void test_debug_is_allowed_by_first_argument(void **state)
+{
+	(void)state;
+	setuser_ok("d", "-@all +debug|object ~*");
+	assert_allowed("d", "debug object k");
+	assert_refused("d", "debug segfault", ACL_DENIED_CMD, -1);
+	setuser_ok("d", "+debug|anything");
+	assert_describe("d", "off ~* resetchannels -@all +debug|object +debug|anything");
+	setuser_ok("d", "reset +@all ~* -debug +debug|digest");
+	assert_describe("d", "off sanitize-payload ~* resetchannels +@all -debug +debug|digest");
+}
+
 static void test_no_auth_commands_always_allowed(void **state)
 {
 	(void)state;
@@ -953,6 +967,7 @@ int main(void)
 		T(test_key_patterns_are_globs_and_case_sensitive),
 		T(test_subcommand_permission),
 		T(test_first_arg_permission),
+		T(test_debug_is_allowed_by_first_argument),
 		T(test_no_auth_commands_always_allowed),
 		T(test_channels),
 		T(test_pubsub_default_allchannels_gives_new_users_every_channel),
