@@ -108,10 +108,14 @@ server_args+=(${STRATA_SERVER_ARGS:-})
 # shellcheck disable=SC2206
 extra_runtest_args=(${REDIS_TESTS_ARGS:-})
 # The harness listens on baseport - 32 and starts its own servers from
-# baseport: a random base keeps runs that share a machine from colliding on
-# the default 21111 (unless the caller chose one).
+# baseport: a random base, drawn again for each unit, keeps runs that share
+# a machine from colliding on the default 21111 (unless the caller chose
+# one). The harness checks that its own port is free before it listens, but
+# another process can take it in between; a unit whose harness could not
+# listen ran nothing, and is started again on another base (twice at most).
+random_baseport=0
 if [[ " ${REDIS_TESTS_ARGS:-} " != *" --baseport "* ]]; then
-	extra_runtest_args+=(--baseport $((30000 + RANDOM % 20000)))
+	random_baseport=1
 fi
 
 sudo=()
@@ -574,14 +578,25 @@ for unit in "${units[@]}"; do
 		target=(--host 127.0.0.1 --port "$srv_port")
 	fi
 	start=$SECONDS
-	(cd "$src" && TERM=dumb exec timeout -k 10 "$limit" tclsh tests/test_helper.tcl \
-		"${target[@]}" --single "$unit" \
-		--tags -needs:debug --durable "${extra_runtest_args[@]}") \
-		> "$out" 2>&1 < /dev/null &
-	runner_pid=$!
-	rc=0
-	wait "$runner_pid" || rc=$?
-	runner_pid=""
+	for attempt in 1 2 3; do
+		base=()
+		[[ $random_baseport -eq 1 ]] && base=(--baseport $((30000 + RANDOM % 20000)))
+		(cd "$src" && TERM=dumb exec timeout -k 10 "$limit" tclsh tests/test_helper.tcl \
+			"${target[@]}" --single "$unit" \
+			--tags -needs:debug --durable "${extra_runtest_args[@]}" "${base[@]}") \
+			> "$out" 2>&1 < /dev/null &
+		runner_pid=$!
+		rc=0
+		wait "$runner_pid" || rc=$?
+		runner_pid=""
+		if [[ $random_baseport -eq 1 ]] &&
+			grep -q '^couldn.t open socket: address already in use' "$out" &&
+			! grep -q '^\[ok\]:\|^\[err\]:' "$out"; then
+			log "run.sh: $unit: the harness could not listen on its port (attempt $attempt); again on another base port"
+			continue
+		fi
+		break
+	done
 	secs=$((SECONDS - start))
 
 	parse_unit_log "$unit" "$out" >> "$observed"
