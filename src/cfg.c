@@ -60,6 +60,7 @@
 #include "log.h"
 #include "acl.h"
 #include "mem.h"
+#include "strutil.h"
 #include "util.h"
 
 struct strata_cfg cfg;
@@ -340,6 +341,71 @@ invalid:
 	return "Invalid save parameters";
 }
 
+/* A percentile as Redis writes it: "%f" without trailing zeros or dot
+ * (50 -> "50", 99.9 -> "99.9"). buf holds 64 bytes. */
+static void cfg_format_pct(double d, char *buf)
+{
+	size_t n = (size_t)snprintf(buf, 64, "%f", d);
+
+	if (strchr(buf, '.')) {
+		while (n && buf[n - 1] == '0')
+			buf[--n] = '\0';
+		if (n && buf[n - 1] == '.')
+			buf[--n] = '\0';
+	}
+}
+
+/* latency-tracking-info-percentiles: numbers from 0 to 100 separated by
+ * spaces, rewritten as Redis shows them; "" means none. */
+static const char *cfg_check_pcts(union cfg_val *v)
+{
+	char *copy = mem_strndup(v->s, strlen(v->s)), *save = NULL, buf[64];
+	char out[CFG_LATENCY_PCTS_MAX * 16];
+	size_t n = 0;
+	int count = 0;
+	const char *why = NULL;
+
+	out[0] = '\0';
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		double d;
+
+		if (!strutil_to_d(t, strlen(t), &d) || count == CFG_LATENCY_PCTS_MAX) {
+			why = "Invalid latency-tracking-info-percentiles parameters";
+			break;
+		}
+		if (d < 0.0 || d > 100.0) {
+			why = "latency-tracking-info-percentiles parameters should sit between "
+			      "[0.0,100.0]";
+			break;
+		}
+		cfg_format_pct(d, buf);
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", count ? " " : "", buf);
+		count++;
+	}
+	mem_free(copy);
+	if (why)
+		return why;
+	mem_free(v->s);
+	v->s = mem_strndup(out, n);
+	return NULL;
+}
+
+static int cfg_apply_pcts(char *reason, size_t cap)
+{
+	char *copy = mem_strndup(cfg.latency_tracking_info_percentiles,
+				 strlen(cfg.latency_tracking_info_percentiles));
+	char *save = NULL;
+
+	(void)reason;
+	(void)cap;
+	cfg.nlatency_pcts = 0;
+	for (char *t = strtok_r(copy, " ", &save); t && cfg.nlatency_pcts < CFG_LATENCY_PCTS_MAX;
+	     t = strtok_r(NULL, " ", &save))
+		strutil_to_d(t, strlen(t), &cfg.latency_pcts[cfg.nlatency_pcts++]);
+	mem_free(copy);
+	return 0;
+}
+
 /* ---- the table ---- */
 
 #define CFG_FIELD(f) .ptr = &cfg.f, .size = sizeof(cfg.f)
@@ -428,6 +494,8 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_BOOL("lazyfree-lazy-eviction", lazyfree_lazy_eviction, "no", 0, NULL),
 	OPT_BOOL("lazyfree-lazy-server-del", lazyfree_lazy_server_del, "no", 0, NULL),
 	OPT_BOOL("latency-tracking", latency_tracking, "yes", 0, NULL),
+	OPT_STR("latency-tracking-info-percentiles", latency_tracking_info_percentiles,
+		"50 99 99.9", CFG_MULTI_ARG, cfg_check_pcts, cfg_apply_pcts),
 };
 
 #define CFG_NOPTS ((int)ARRAY_SIZE(cfg_opts))

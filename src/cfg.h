@@ -39,6 +39,7 @@ enum maxmemory_policy {
 
 enum blob_fsync { BLOB_FSYNC_NO = 0, BLOB_FSYNC_EVERYSEC, BLOB_FSYNC_ALWAYS };
 enum acl_pubsub_default { ACL_PUBSUB_RESETCHANNELS = 0, ACL_PUBSUB_ALLCHANNELS };
+#define CFG_LATENCY_PCTS_MAX 64	/* latency-tracking-info-percentiles entries */
 enum { COBL_NORMAL = 0, COBL_REPLICA = 1, COBL_PUBSUB = 2 };
 
 struct strata_cfg {
@@ -102,7 +103,11 @@ struct strata_cfg {
 	bool lazyfree_lazy_expire;	/* no */
 	bool lazyfree_lazy_eviction;	/* no */
 	bool lazyfree_lazy_server_del;	/* no */
-	bool latency_tracking;		/* yes */
+	bool latency_tracking;		/* yes: per-command latency histograms */
+	/* latency-tracking-info-percentiles: text ("50 99 99.9"), and parsed */
+	char *latency_tracking_info_percentiles;
+	double latency_pcts[CFG_LATENCY_PCTS_MAX];
+	int nlatency_pcts;
 };
 
 extern struct strata_cfg cfg;

@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "cmd.h"
 #include "acl.h"
+#include "lathist.h"
 #include "log.h"
 #include "mem.h"
 #include "strutil.h"
@@ -743,9 +744,7 @@ static void config_resetstat_cmd(struct cmd_ctx *ctx)
 	for (int s = 0; s < srv.nshards; s++) {
 		struct shard *sh = &srv.shards[s];
 
-		memset(&sh->stats, 0, sizeof(sh->stats));
-		memset(&sh->kstats, 0, sizeof(sh->kstats));
-		memset(sh->cmdstats, 0, sizeof(*sh->cmdstats) * (size_t)cmd_count_all());
+		shard_reset_stats(sh);
 	}
 	resp_w_ok(ctx->w);
 }
@@ -849,10 +848,11 @@ enum {
 	SEC_SERVER = 1 << 0, SEC_CLIENTS = 1 << 1, SEC_MEMORY = 1 << 2, SEC_PERSISTENCE = 1 << 3,
 	SEC_STATS = 1 << 4, SEC_REPLICATION = 1 << 5, SEC_CPU = 1 << 6, SEC_MODULES = 1 << 7,
 	SEC_CMDSTATS = 1 << 8, SEC_CLUSTER = 1 << 9, SEC_KEYSPACE = 1 << 10,
+	SEC_ERRORSTATS = 1 << 11, SEC_LATENCYSTATS = 1 << 12,
 };
 #define SEC_DEFAULT (SEC_SERVER | SEC_CLIENTS | SEC_MEMORY | SEC_PERSISTENCE | SEC_STATS | \
-		     SEC_REPLICATION | SEC_CPU | SEC_CLUSTER | SEC_KEYSPACE)
-#define SEC_ALL (SEC_DEFAULT | SEC_CMDSTATS)
+		     SEC_REPLICATION | SEC_CPU | SEC_ERRORSTATS | SEC_CLUSTER | SEC_KEYSPACE)
+#define SEC_ALL (SEC_DEFAULT | SEC_CMDSTATS | SEC_LATENCYSTATS)
 #define SEC_EVERYTHING (SEC_ALL | SEC_MODULES)
 
 static const struct { const char *name; unsigned bit; } info_sections[] = {
@@ -860,6 +860,7 @@ static const struct { const char *name; unsigned bit; } info_sections[] = {
 	{ "persistence", SEC_PERSISTENCE }, { "stats", SEC_STATS },
 	{ "replication", SEC_REPLICATION }, { "cpu", SEC_CPU }, { "modules", SEC_MODULES },
 	{ "commandstats", SEC_CMDSTATS }, { "cluster", SEC_CLUSTER }, { "keyspace", SEC_KEYSPACE },
+	{ "errorstats", SEC_ERRORSTATS }, { "latencystats", SEC_LATENCYSTATS },
 	{ "default", SEC_DEFAULT }, { "all", SEC_ALL }, { "everything", SEC_EVERYTHING },
 };
 
@@ -890,6 +891,78 @@ static void info_cmdstats(struct sbuf *o)
 					(double)sum.calls : 0.0,
 			    (unsigned long long)sum.rejected, (unsigned long long)sum.failed);
 	}
+}
+
+static int errstat_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct err_stat *)a)->code, ((const struct err_stat *)b)->code);
+}
+
+/* errorstat_<code>:count=N, codes summed over the shards, in byte order as
+ * Redis lists them. */
+static void info_errorstats(struct sbuf *o)
+{
+	struct err_stat *all = mem_alloc(sizeof(*all) * ERRSTAT_MAX * (size_t)srv.nshards);
+	int n = 0;
+
+	for (int s = 0; s < srv.nshards; s++) {
+		struct shard *sh = &srv.shards[s];
+
+		for (int i = 0; i < sh->nerrstats; i++) {
+			int k;
+
+			for (k = 0; k < n && strcmp(all[k].code, sh->errstats[i].code); k++)
+				;
+			if (k == n)
+				all[n++] = sh->errstats[i];
+			else
+				all[k].count += sh->errstats[i].count;
+		}
+	}
+	qsort(all, (size_t)n, sizeof(*all), errstat_cmp);
+	for (int i = 0; i < n; i++)
+		sbuf_printf(o, "errorstat_%s:count=%llu\r\n", all[i].code,
+			    (unsigned long long)all[i].count);
+	mem_free(all);
+}
+
+/* latency_percentiles_usec_<cmd>:p50=...,p99=...: the histograms of the
+ * shards merged, at the percentiles configured. */
+static void info_latencystats(struct sbuf *o)
+{
+	struct lathist *sum = mem_alloc(sizeof(*sum));
+	int n = cmd_count_all();
+
+	for (int id = 0; id < n; id++) {
+		bool any = false;
+		char name[128];
+
+		memset(sum, 0, sizeof(*sum));
+		for (int s = 0; s < srv.nshards; s++) {
+			if (srv.shards[s].lat[id]) {
+				lathist_merge(sum, srv.shards[s].lat[id]);
+				any = true;
+			}
+		}
+		if (!any)
+			continue;
+		sbuf_printf(o, "latency_percentiles_usec_%s:",
+			    cmd_fullname(cmd_by_id(id), name, sizeof(name)));
+		for (int i = 0; i < cfg.nlatency_pcts; i++) {
+			char pct[64];
+			size_t len = (size_t)snprintf(pct, sizeof(pct), "%f", cfg.latency_pcts[i]);
+
+			/* the percentile as Redis writes it: 50, 99.9 */
+			while (len && pct[len - 1] == '0')
+				pct[--len] = '\0';
+			if (len && pct[len - 1] == '.')
+				pct[--len] = '\0';
+			sbuf_printf(o, "%sp%s=%.3f", i ? "," : "", pct,
+				    (double)lathist_percentile(sum, cfg.latency_pcts[i]) / 1000.0);
+		}
+		sbuf_append_str(o, "\r\n");
+	}
+	mem_free(sum);
 }
 
 static void info_build(struct sbuf *o, unsigned secs)
@@ -1008,6 +1081,14 @@ static void info_build(struct sbuf *o, unsigned secs)
 	if (secs & SEC_CMDSTATS) {
 		SECTION("Commandstats");
 		info_cmdstats(o);
+	}
+	if (secs & SEC_ERRORSTATS) {
+		SECTION("Errorstats");
+		info_errorstats(o);
+	}
+	if (secs & SEC_LATENCYSTATS) {
+		SECTION("Latencystats");
+		info_latencystats(o);
 	}
 	if (secs & SEC_CLUSTER) {
 		SECTION("Cluster");

@@ -590,7 +590,8 @@ static void client_reply_error(struct client *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void client_reply_error(struct client *c, const char *fmt, ...)
 {
-	struct resp_w w = { .b = client_out(c), .proto = c->proto };
+	struct resp_w w = { .b = client_out(c), .proto = c->proto,
+			    .on_error = shard_count_error, .err_arg = c->sh };
 	char msg[1024];
 	va_list ap;
 
@@ -598,7 +599,6 @@ static void client_reply_error(struct client *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	resp_w_error(&w, msg);
-	c->sh->stats.errors++;
 	client_mark_dirty(c);
 }
 
@@ -808,12 +808,12 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		return DISPATCH_DONE;
 	}
 	if (!(c->flags & CL_AUTHED) && acl_default_needs_auth() && !(cmd->flags & CMD_NO_AUTH)) {
-		struct resp_w w = { .b = client_out(c), .proto = c->proto };
+		struct resp_w w = { .b = client_out(c), .proto = c->proto,
+				    .on_error = shard_count_error, .err_arg = sh };
 
 		resp_w_error(&w, "-NOAUTH Authentication required.");
 		if (c->flags & CL_MULTI)
 			c->flags |= CL_MULTI_ERR;
-		sh->stats.errors++;
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		client_mark_dirty(c);
 		if (client_check_output_limit(c, COBL_NORMAL))

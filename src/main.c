@@ -371,7 +371,7 @@ int main(int argc, char **argv)
 		for (int d = 0; d < cfg.databases; d++)
 			kv_db_destroy(&sh->dbs[d]);
 		mem_free(sh->dbs);
-		mem_free(sh->cmdstats);
+		shard_free_stats(sh);
 		mem_free(sh->hop_argv);
 		close(sh->event_fd);
 	}

@@ -44,6 +44,7 @@
 #define SHARD_MAX_LISTEN 8
 
 struct client;
+struct lathist;
 struct hop_batch;
 struct bkey;
 struct waiter;
@@ -55,6 +56,16 @@ struct exec_result {
 	bool blocked;		/* the command called cmd_block(): no reply yet */
 	int64_t deadline;	/* its deadline (unix ms, 0 = none) */
 	bool null_array;	/* its timeout reply shape */
+};
+
+/* Error replies by code, per shard (INFO errorstats): "ERR", "WRONGTYPE"...
+ * At most ERRSTAT_MAX codes a shard; further codes count only in
+ * total_error_replies. A code is cut to ERRSTAT_CODE_MAX - 1 bytes. */
+#define ERRSTAT_MAX 128
+#define ERRSTAT_CODE_MAX 32
+struct err_stat {
+	char code[ERRSTAT_CODE_MAX];	/* NUL-terminated */
+	uint64_t count;
 };
 
 /* Per-command statistics, per shard (INFO commandstats). */
@@ -92,6 +103,9 @@ struct shard {
 	struct kv_stats kstats;		/* keyspace counters of these dbs */
 	struct shard_stats stats;
 	struct cmd_stat *cmdstats;	/* cmd_count_all() entries */
+	struct lathist **lat;		/* per cmd_id(): latency histogram, NULL until used */
+	struct err_stat *errstats;	/* ERRSTAT_MAX entries, nerrstats used */
+	int nerrstats;
 
 	struct client **clients;	/* clients this shard owns */
 	int nclients, capclients;
@@ -160,6 +174,14 @@ extern struct server srv;
 
 /* --- shard.c --- */
 int shard_setup(struct shard *sh, int id);
+/* The resp_w.on_error hook of replies written on shard arg: counts one
+ * error reply of this code (total_error_replies and INFO errorstats). */
+void shard_count_error(void *arg, const char *code, size_t len);
+/* CONFIG RESETSTAT of one shard: counters, command and error statistics,
+ * latency histograms. */
+void shard_reset_stats(struct shard *sh);
+/* Frees what shard_setup() allocated for statistics (at exit). */
+void shard_free_stats(struct shard *sh);
 void *shard_main(void *arg);
 void shard_wake(struct shard *sh);
 /* Owner shard of a key. */

@@ -24,6 +24,7 @@
 #include "pubsub.h"
 #include "conn.h"
 #include "cfg.h"
+#include "lathist.h"
 #include "log.h"
 #include "mem.h"
 #include "slot.h"
@@ -229,34 +230,86 @@ bool shard_make_room(struct shard *sh)
 	return true;
 }
 
+void shard_count_error(void *arg, const char *code, size_t len)
+{
+	struct shard *sh = arg;
+	struct err_stat *e;
+
+	sh->stats.errors++;
+	if (len >= ERRSTAT_CODE_MAX)
+		len = ERRSTAT_CODE_MAX - 1;
+	for (int i = 0; i < sh->nerrstats; i++) {
+		e = &sh->errstats[i];
+		if (!strncmp(e->code, code, len) && e->code[len] == '\0') {
+			e->count++;
+			return;
+		}
+	}
+	if (sh->nerrstats == ERRSTAT_MAX)
+		return;
+	e = &sh->errstats[sh->nerrstats++];
+	memcpy(e->code, code, len);
+	e->code[len] = '\0';
+	e->count = 1;
+}
+
+void shard_reset_stats(struct shard *sh)
+{
+	memset(&sh->stats, 0, sizeof(sh->stats));
+	memset(&sh->kstats, 0, sizeof(sh->kstats));
+	memset(sh->cmdstats, 0, sizeof(*sh->cmdstats) * (size_t)cmd_count_all());
+	sh->nerrstats = 0;
+	for (int id = 0; id < cmd_count_all(); id++) {
+		mem_free(sh->lat[id]);
+		sh->lat[id] = NULL;
+	}
+}
+
+void shard_free_stats(struct shard *sh)
+{
+	shard_reset_stats(sh);
+	mem_free(sh->cmdstats);
+	mem_free(sh->lat);
+	mem_free(sh->errstats);
+	sh->cmdstats = NULL;
+	sh->lat = NULL;
+	sh->errstats = NULL;
+}
+
 void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, int argc,
 		const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
 		struct sbuf *out, struct exec_result *res)
 {
-	struct resp_w w = { .b = out, .proto = proto, .nerr = 0 };
+	struct resp_w w = { .b = out, .proto = proto, .nerr = 0,
+			    .on_error = shard_count_error, .err_arg = sh };
 	struct cmd_ctx ctx = {
 		.sh = sh, .cl = cl, .cmd = cmd, .argc = argc, .argv = argv,
 		.dbid = dbid, .flags = ctxflags, .w = &w, .dirty = 0,
 	};
-	struct cmd_stat *cs = &sh->cmdstats[cmd_id(cmd)];
-	uint64_t t0;
+	int id = cmd_id(cmd);
+	struct cmd_stat *cs = &sh->cmdstats[id];
+	uint64_t t0, spent;
 
 	if (res)
 		res->blocked = false;
 	if ((cmd->flags & CMD_DENYOOM) && !shard_make_room(sh)) {
 		resp_w_error(&w, "-OOM command not allowed when used memory > 'maxmemory'.");
 		cs->rejected++;
-		sh->stats.errors++;
 		return;
 	}
 	t0 = util_cycles();
 	cmd->fn(&ctx);
-	cs->cycles += util_cycles() - t0;
+	spent = util_cycles() - t0;
+	cs->cycles += spent;
 	cs->calls++;
 	if (w.nerr)
 		cs->failed++;
+	if (cfg.latency_tracking) {
+		if (!sh->lat[id])
+			sh->lat[id] = mem_calloc(1, sizeof(*sh->lat[id]));
+		lathist_record(sh->lat[id], spent * 1000 / util_cycles_per_us);
+	}
 	sh->stats.commands++;
-	sh->stats.errors += w.nerr;
 	sh->stats.dirty += ctx.dirty;
 	if (ctx.flags & CTX_BLOCKED) {
 		ASSERT(res);	/* only callers that can park a waiter run blocking commands */
@@ -624,6 +677,8 @@ int shard_setup(struct shard *sh, int id)
 		sh->dbs[i].owner = id;
 	}
 	sh->cmdstats = mem_calloc((size_t)cmd_count_all(), sizeof(*sh->cmdstats));
+	sh->lat = mem_calloc((size_t)cmd_count_all(), sizeof(*sh->lat));
+	sh->errstats = mem_calloc(ERRSTAT_MAX, sizeof(*sh->errstats));
 	return 0;
 }
 

@@ -493,6 +493,52 @@ static void test_info(redisContext *c)
 	run(c, "FLUSHALL");
 }
 
+/* INFO errorstats and latencystats, as Redis 7.0 shows them. */
+static void test_info_error_and_latency_stats(redisContext *c)
+{
+	char buf[256], *s;
+
+	expect_status(cmd(c, "CONFIG RESETSTAT"), "OK", "CONFIG RESETSTAT");
+	s = info_text(c, NULL);
+	check(s && strstr(s, "\r\n# Errorstats\r\n"), "INFO without arguments has # Errorstats");
+	free(s);
+	check(!harness_info_field(c, "errorstats", "errorstat_ERR", buf, sizeof(buf)),
+	      "no errorstat_ERR after CONFIG RESETSTAT");
+	expect_err(cmd(c, "NOSUCHCOMMAND"),
+		   "ERR unknown command 'NOSUCHCOMMAND', with args beginning with: ",
+		   "an unknown command");
+	expect_status(cmd(c, "SET srv:e v"), "OK", "SET a string");
+	expect_err(cmd(c, "LPUSH srv:e x"),
+		   "WRONGTYPE Operation against a key holding the wrong kind of value", "LPUSH on it");
+	expect_err(cmd(c, "LPUSH srv:e"), "ERR wrong number of arguments for 'lpush' command",
+		   "LPUSH without a value");
+	check(harness_info_field(c, "errorstats", "errorstat_ERR", buf, sizeof(buf)) &&
+	      !strcmp(buf, "count=2"), "errorstat_ERR:count=2 (got %s)", buf);
+	check(harness_info_field(c, "errorstats", "errorstat_WRONGTYPE", buf, sizeof(buf)) &&
+	      !strcmp(buf, "count=1"), "errorstat_WRONGTYPE:count=1 (got %s)", buf);
+	check_int(harness_info_int(c, "stats", "total_error_replies"), 3, "total_error_replies");
+	check(harness_info_field(c, "commandstats", "cmdstat_lpush", buf, sizeof(buf)) &&
+	      strstr(buf, ",rejected_calls=1,failed_calls=1"),
+	      "cmdstat_lpush counts the arity error as rejected, WRONGTYPE as failed (got %s)", buf);
+
+	check(harness_info_field(c, "latencystats", "latency_percentiles_usec_set", buf, sizeof(buf)) &&
+	      !strncmp(buf, "p50=", 4) && strstr(buf, ",p99=") && strstr(buf, ",p99.9="),
+	      "latency_percentiles_usec_set:p50=...,p99=...,p99.9=... (got %s)", buf);
+	check(harness_config_set(c, "latency-tracking-info-percentiles", "0 100"),
+	      "CONFIG SET latency-tracking-info-percentiles 0 100");
+	check(harness_info_field(c, "latencystats", "latency_percentiles_usec_set", buf, sizeof(buf)) &&
+	      !strncmp(buf, "p0=", 3) && strstr(buf, ",p100="),
+	      "the percentiles shown follow the setting (got %s)", buf);
+	check(harness_config_set(c, "latency-tracking-info-percentiles", "50 99 99.9"), "put it back");
+	s = info_text(c, NULL);
+	check(s && !strstr(s, "# Latencystats"), "INFO without arguments leaves out latencystats");
+	free(s);
+	run(c, "DEL srv:e");
+	expect_status(cmd(c, "CONFIG RESETSTAT"), "OK", "CONFIG RESETSTAT");
+	check(!harness_info_field(c, "latencystats", "latency_percentiles_usec_set", buf, sizeof(buf)),
+	      "CONFIG RESETSTAT drops the histograms");
+}
+
 /* Whether array a holds a status or string equal to s. */
 static bool array_has(const redisReply *a, const char *s)
 {
@@ -762,6 +808,7 @@ int main(void)
 	test_client_kill(c);
 	test_client_no_evict_reply(c);
 	test_info(c);
+	test_info_error_and_latency_stats(c);
 	test_command(c);
 	test_time_dbsize_memory_lastsave(c);
 	test_config(c);

@@ -931,13 +931,40 @@ static void test_set_requirepass_keeps_nul_bytes(void **state)
 	assert_int_equal(cfg_set("logfile", "", &err), 0);
 }
 
+static void test_set_latency_percentiles(void **state)
+{
+	struct collect c = { .n = 0 };
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cfg.nlatency_pcts, 3);
+	assert_int_equal(cfg_set("latency-tracking-info-percentiles", "0.0 50.0 100.0", &err), 0);
+	cfg_get("latency-tracking-info-percentiles", collect_fn, &c);
+	assert_string_equal(c.text, "latency-tracking-info-percentiles=0 50 100;");
+	assert_int_equal(cfg.nlatency_pcts, 3);
+	assert_true(cfg.latency_pcts[2] == 100.0);
+	assert_set_error("latency-tracking-info-percentiles", "10.0 50.0 a",
+			 "CONFIG SET failed (possibly related to argument "
+			 "'latency-tracking-info-percentiles') - Invalid latency-tracking-info-percentiles "
+			 "parameters");
+	assert_set_error("latency-tracking-info-percentiles", "10.0 50.0 101.0",
+			 "CONFIG SET failed (possibly related to argument "
+			 "'latency-tracking-info-percentiles') - latency-tracking-info-percentiles "
+			 "parameters should sit between [0.0,100.0]");
+	assert_int_equal(cfg.nlatency_pcts, 3);
+	assert_int_equal(cfg_set("latency-tracking-info-percentiles", "", &err), 0);
+	assert_int_equal(cfg.nlatency_pcts, 0);
+	assert_int_equal(cfg_set("latency-tracking-info-percentiles", "99.9", &err), 0);
+	assert_int_equal(cfg.nlatency_pcts, 1);
+}
+
 static void test_get_glob_every_option(void **state)
 {
 	struct collect c = { .n = 0 };
 
 	(void)state;
 	cfg_get("*", collect_fn, &c);
-	assert_int_equal(c.n, 53);
+	assert_int_equal(c.n, 54);
 }
 
 static void test_get_glob_question_and_class(void **state)
@@ -1239,6 +1266,7 @@ int main(void)
 		T(test_set_many_rolls_back_on_failed_apply),
 		T(test_get_glob_star),
 		T(test_set_requirepass_keeps_nul_bytes),
+		T(test_set_latency_percentiles),
 		T(test_get_glob_every_option),
 		T(test_get_glob_question_and_class),
 		T(test_get_glob_is_case_insensitive),
