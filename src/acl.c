@@ -814,6 +814,7 @@ static void conf_users_free(void);
 void acl_free_all(void)
 {
 	conf_users_free();
+	acl_log_reset();
 	for (int i = 0; i < nusers; i++) {
 		users[i]->linked = false;
 		acl_user_release(users[i]);
@@ -1461,6 +1462,131 @@ void acl_user_write_getuser(struct resp_w *w, const struct acl_user *u)
 	resp_w_bulk_cstr(w, "selectors");
 	resp_w_array(w, 0);
 	sbuf_free(&b);
+}
+
+/* ---- ACL LOG ---- */
+
+#define ACL_LOG_FOLD_SCAN	10	/* entries looked at for one to fold into */
+#define ACL_LOG_FOLD_MS		60000	/* ... written at most this long before */
+
+struct acl_log_entry {
+	long long count;		/* events folded into this entry */
+	int reason;			/* ACL_DENIED_* */
+	int context;			/* ACL_LOG_* */
+	char *user;			/* user name, ulen bytes (+NUL) */
+	size_t ulen;
+	char *object;			/* what was refused, olen bytes (+NUL) */
+	size_t olen;
+	char *cinfo;			/* CLIENT INFO of the last event, clen bytes */
+	size_t clen;
+	int64_t ctime_ms;		/* time of the last event */
+};
+
+static pthread_mutex_t alog_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct acl_log_entry *alog;	/* newest first; under alog_lock */
+static int nalog, capalog;
+
+static void alog_entry_free(struct acl_log_entry *e)
+{
+	mem_free(e->user);
+	mem_free(e->object);
+	mem_free(e->cinfo);
+}
+
+void acl_log_add(int reason, int context, const char *user, size_t ulen, const char *object,
+		 size_t olen, const char *cinfo, size_t clen)
+{
+	int64_t now = util_mstime();
+	struct acl_log_entry e;
+	int i;
+
+	pthread_mutex_lock(&alog_lock);
+	for (i = 0; i < nalog && i < ACL_LOG_FOLD_SCAN; i++) {
+		struct acl_log_entry *o = &alog[i];
+
+		if (o->reason == reason && o->context == context &&
+		    o->ctime_ms >= now - ACL_LOG_FOLD_MS && o->ctime_ms <= now + ACL_LOG_FOLD_MS &&
+		    o->olen == olen && !memcmp(o->object, object, olen) &&
+		    o->ulen == ulen && !memcmp(o->user, user, ulen))
+			break;
+	}
+	if (i < nalog && i < ACL_LOG_FOLD_SCAN) {
+		/* Fold: the entry moves to the head with the new client info. */
+		e = alog[i];
+		mem_free(e.cinfo);
+		e.cinfo = mem_strndup(cinfo, clen);
+		e.clen = clen;
+		e.ctime_ms = now;
+		e.count++;
+		memmove(alog + 1, alog, (size_t)i * sizeof(*alog));
+		alog[0] = e;
+		pthread_mutex_unlock(&alog_lock);
+		return;
+	}
+	e.count = 1;
+	e.reason = reason;
+	e.context = context;
+	e.user = mem_strndup(user, ulen);
+	e.ulen = ulen;
+	e.object = mem_strndup(object, olen);
+	e.olen = olen;
+	e.cinfo = mem_strndup(cinfo, clen);
+	e.clen = clen;
+	e.ctime_ms = now;
+	if (nalog == capalog) {
+		capalog = capalog ? capalog * 2 : 16;
+		alog = mem_realloc(alog, (size_t)capalog * sizeof(*alog));
+	}
+	memmove(alog + 1, alog, (size_t)nalog * sizeof(*alog));
+	alog[0] = e;
+	nalog++;
+	while (nalog > cfg.acllog_max_len)
+		alog_entry_free(&alog[--nalog]);
+	pthread_mutex_unlock(&alog_lock);
+}
+
+void acl_log_write(struct resp_w *w, long long count)
+{
+	static const char *const reasons[] = { "unknown", "command", "key", "channel", "auth" };
+	int64_t now = util_mstime();
+
+	pthread_mutex_lock(&alog_lock);
+	if (count < 0)
+		count = 0;
+	if (count > nalog)
+		count = nalog;
+	resp_w_array(w, (size_t)count);
+	for (int i = 0; i < count; i++) {
+		const struct acl_log_entry *e = &alog[i];
+
+		resp_w_map(w, 7);
+		resp_w_bulk_cstr(w, "count");
+		resp_w_int(w, e->count);
+		resp_w_bulk_cstr(w, "reason");
+		resp_w_bulk_cstr(w, e->reason >= 1 && e->reason <= 4 ? reasons[e->reason] : reasons[0]);
+		resp_w_bulk_cstr(w, "context");
+		resp_w_bulk_cstr(w, e->context == ACL_LOG_MULTI ? "multi" : "toplevel");
+		resp_w_bulk_cstr(w, "object");
+		resp_w_bulk(w, e->object, e->olen);
+		resp_w_bulk_cstr(w, "username");
+		resp_w_bulk(w, e->user, e->ulen);
+		resp_w_bulk_cstr(w, "age-seconds");
+		resp_w_double(w, (double)(now - e->ctime_ms) / 1000.0);
+		resp_w_bulk_cstr(w, "client-info");
+		resp_w_bulk(w, e->cinfo, e->clen);
+	}
+	pthread_mutex_unlock(&alog_lock);
+}
+
+void acl_log_reset(void)
+{
+	pthread_mutex_lock(&alog_lock);
+	while (nalog)
+		alog_entry_free(&alog[--nalog]);
+	mem_free(alog);
+	alog = NULL;
+	capalog = 0;
+	pthread_mutex_unlock(&alog_lock);
 }
 
 /* ---- the ACL file ---- */

@@ -453,6 +453,7 @@ static const struct cfg_opt cfg_opts[] = {
 	OPT_ENUM("acl-pubsub-default", acl_pubsub_default, "resetchannels",
 		 cfg_pubsub_default_names, NULL),
 	OPT_BOOL("always-show-logo", always_show_logo, "no", CFG_IMMUTABLE, NULL),
+	OPT_INT("acllog-max-len", acllog_max_len, "128", 0, INT_MAX, 0, NULL),
 	/* limits */
 	OPT_MEM("proto-max-bulk-len", proto_max_bulk_len, "512mb", 1024 * 1024, LLONG_MAX, 0, NULL),
 	OPT_MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb",

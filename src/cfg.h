@@ -66,6 +66,7 @@ struct strata_cfg {
 	size_t requirepass_len;		/* its length */
 	char *aclfile;			/* "" = none: ACL LOAD/SAVE file (immutable) */
 	int acl_pubsub_default;		/* enum acl_pubsub_default: channels of new users */
+	int acllog_max_len;		/* 128: ACL LOG entries kept */
 	bool always_show_logo;		/* no: the start-up banner even when not on a tty */
 	/* limits */
 	long long proto_max_bulk_len;	/* 512mb */

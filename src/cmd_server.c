@@ -115,6 +115,10 @@ static bool auth_check(struct cmd_ctx *ctx, const struct cmd_arg *user, const st
 				  : acl_authenticate("default", 7, pass->p, pass->len);
 
 	if (!u) {
+		client_acl_log(ctx->cl, ACL_DENIED_AUTH,
+			       (ctx->cl->flags & CL_MULTI) ? ACL_LOG_MULTI : ACL_LOG_TOPLEVEL,
+			       user ? user->p : "default", user ? user->len : 7,
+			       ctx->argv[0].p, ctx->argv[0].len);
 		resp_w_error(ctx->w, "-WRONGPASS invalid username-password pair or user is disabled.");
 		return false;
 	}

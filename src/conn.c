@@ -648,6 +648,20 @@ static uint64_t client_key_mask(const struct cmd_def *cmd, int argc, const struc
 
 static __thread struct client *conn_current;
 
+void client_acl_log(struct client *c, int reason, int context, const char *user, size_t ulen,
+		    const char *object, size_t olen)
+{
+	struct sbuf info = { 0 };
+
+	if (!user)
+		user = acl_user_name(c->user ? c->user : acl_default_user(), &ulen);
+	client_info_line(c, &info);
+	if (info.len && info.p[info.len - 1] == '\n')
+		info.len--;
+	acl_log_add(reason, context, user, ulen, object, olen, info.p ? info.p : "", info.len);
+	sbuf_free(&info);
+}
+
 /* The ACL hook (acl_on_user_changed): every other shard is parked. A
  * deleted user's clients are disconnected; when its rules changed, only
  * its Pub/Sub clients subscribed to what the new rules refuse are, as in
@@ -825,6 +839,12 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 
 		if (res != ACL_OK) {
 			char msg[256];
+
+			if (res == ACL_DENIED_CMD)
+				cmd_fullname(cmd, name, sizeof(name));
+			client_acl_log(c, res, (c->flags & CL_MULTI) ? ACL_LOG_MULTI : ACL_LOG_TOPLEVEL,
+				       NULL, 0, res == ACL_DENIED_CMD ? name : argv[bad].p,
+				       res == ACL_DENIED_CMD ? strlen(name) : argv[bad].len);
 
 			client_reject(c, "%s", acl_denied_msg(res, cmd, msg, sizeof(msg)));
 			sh->cmdstats[cmd_id(cmd)].rejected++;

@@ -102,4 +102,10 @@ size_t client_pending_output(const struct client *c);
  * Returns true if cut. */
 bool client_check_output_limit(struct client *c, int cls);
 
+/* Adds an ACL LOG entry (acl_log_add) for a refusal on c: reason
+ * ACL_DENIED_*, context ACL_LOG_*, the object refused; user NULL means c's
+ * own user (AUTH names the user it tried). */
+void client_acl_log(struct client *c, int reason, int context, const char *user, size_t ulen,
+		    const char *object, size_t olen);
+
 #endif

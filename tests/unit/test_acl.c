@@ -771,6 +771,63 @@ static void test_hold_default_survives_free_all(void **state)
 	assert_non_null(acl_default_user());
 }
 
+/* ---- ACL LOG ---- */
+
+/* The ACL LOG reply of up to count entries, as RESP2 text. */
+static char *log_reply(long long count)
+{
+	static char text[8192];
+	struct sbuf b = { 0 };
+	struct resp_w w = { .b = &b, .proto = RESP2 };
+
+	acl_log_write(&w, count);
+	snprintf(text, sizeof(text), "%.*s", (int)b.len, b.p);
+	sbuf_free(&b);
+	return text;
+}
+
+static void log_add(int reason, const char *user, const char *object)
+{
+	acl_log_add(reason, ACL_LOG_TOPLEVEL, user, strlen(user), object, strlen(object), "id=1", 4);
+}
+
+static void test_log_folds_like_events(void **state)
+{
+	(void)state;
+	assert_string_equal(log_reply(10), "*0\r\n");
+	log_add(ACL_DENIED_CMD, "bob", "get");
+	log_add(ACL_DENIED_CMD, "bob", "get");
+	log_add(ACL_DENIED_KEY, "bob", "k1");
+	log_add(ACL_DENIED_CMD, "bob", "get");
+	/* newest first: the folded entry moved back to the head */
+	assert_non_null(strstr(log_reply(10), "*2\r\n*14\r\n$5\r\ncount\r\n:3\r\n$6\r\nreason\r\n"
+					     "$7\r\ncommand\r\n$7\r\ncontext\r\n$8\r\ntoplevel\r\n"
+					     "$6\r\nobject\r\n$3\r\nget\r\n$8\r\nusername\r\n$3\r\nbob\r\n"));
+	assert_non_null(strstr(log_reply(1), "*1\r\n"));
+	acl_log_add(ACL_DENIED_AUTH, ACL_LOG_MULTI, "eve", 3, "AUTH", 4, "id=2", 4);
+	assert_non_null(strstr(log_reply(1), ":1\r\n$6\r\nreason\r\n$4\r\nauth\r\n$7\r\ncontext"
+					    "\r\n$5\r\nmulti\r\n$6\r\nobject\r\n$4\r\nAUTH\r\n"));
+	acl_log_reset();
+	assert_string_equal(log_reply(10), "*0\r\n");
+}
+
+static void test_log_keeps_acllog_max_len_entries(void **state)
+{
+	char key[16];
+
+	(void)state;
+	cfg.acllog_max_len = 3;
+	for (int i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "obj:%d", i);
+		log_add(ACL_DENIED_KEY, "bob", key);
+	}
+	assert_non_null(strstr(log_reply(100), "*3\r\n"));
+	assert_non_null(strstr(log_reply(100), "obj:9"));
+	assert_null(strstr(log_reply(100), "obj:6"));
+	assert_string_equal(log_reply(-1), "*0\r\n");
+	cfg.acllog_max_len = 128;
+}
+
 /* ---- users declared in the config file ---- */
 
 static void test_config_users_are_created_at_load(void **state)
@@ -984,6 +1041,8 @@ int main(void)
 		T(test_getuser_empty_user),
 		T(test_deluser_keeps_held_user_alive),
 		T(test_hold_default_survives_free_all),
+		T(test_log_folds_like_events),
+		T(test_log_keeps_acllog_max_len_entries),
 		T(test_config_users_are_created_at_load),
 		T(test_config_user_declared_twice_is_refused),
 		T(test_config_user_bad_rule_is_refused_at_once),

@@ -964,7 +964,7 @@ static void test_get_glob_every_option(void **state)
 
 	(void)state;
 	cfg_get("*", collect_fn, &c);
-	assert_int_equal(c.n, 54);
+	assert_int_equal(c.n, 55);
 }
 
 static void test_get_glob_question_and_class(void **state)
