@@ -60,6 +60,7 @@
 #include "log.h"
 #include "acl.h"
 #include "mem.h"
+#include "server.h"
 #include "strutil.h"
 #include "util.h"
 
@@ -177,6 +178,17 @@ static int cfg_apply_hz(char *reason, size_t cap)
 	if (cfg.hz > 500)
 		cfg.hz = 500;
 	return 0;
+}
+
+/* port and bind at run time: the shards listen anew, or nothing changes. */
+static int cfg_apply_port(char *reason, size_t cap)
+{
+	return shard_listen_change(reason, cap, "Unable to listen on this port. Check server logs.");
+}
+
+static int cfg_apply_bind(char *reason, size_t cap)
+{
+	return shard_listen_change(reason, cap, "Failed to bind to specified addresses.");
 }
 
 static int cfg_apply_requirepass(char *reason, size_t cap)
@@ -430,8 +442,8 @@ static int cfg_apply_pcts(char *reason, size_t cap)
 
 static const struct cfg_opt cfg_opts[] = {
 	/* network */
-	OPT_STR("bind", bind, "127.0.0.1 -::1", CFG_IMMUTABLE | CFG_MULTI_ARG, NULL, NULL),
-	OPT_INT("port", port, "6379", 0, 65535, CFG_IMMUTABLE, NULL),
+	OPT_STR("bind", bind, "127.0.0.1 -::1", CFG_MULTI_ARG, NULL, cfg_apply_bind),
+	OPT_INT("port", port, "6379", 0, 65535, 0, cfg_apply_port),
 	OPT_INT("tcp-backlog", tcp_backlog, "511", 0, INT_MAX, CFG_IMMUTABLE, NULL),
 	OPT_INT("tcp-keepalive", tcp_keepalive, "300", 0, INT_MAX, 0, NULL),
 	OPT_INT("timeout", timeout, "0", 0, INT_MAX, 0, NULL),

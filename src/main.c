@@ -54,101 +54,6 @@ static void usage(void)
 		"       ./strata-server conf/strata.conf --loglevel verbose\n");
 }
 
-/* A listening socket for one address; returns the fd or -errno. */
-static int listen_on(const char *addr, int port)
-{
-	struct addrinfo hints, *res, *ai;
-	char portstr[16];
-	int fd = -EADDRNOTAVAIL, one = 1, rc;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if (!strcmp(addr, "*"))
-		addr = "0.0.0.0";
-	rc = getaddrinfo(addr, portstr, &hints, &res);
-	if (rc)
-		return -EINVAL;
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			fd = -errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, cfg.tcp_backlog) == 0)
-			break;
-		rc = -errno;
-		close(fd);
-		fd = rc;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/* Opens the listeners of every shard for every bind address. A "-" before an
- * address makes it optional, as in Redis. */
-static int open_listeners(void)
-{
-	char *copy, *tok, *save = NULL;
-	int opened = 0;
-
-	if (cfg.port == 0)
-		return 0;
-	copy = mem_strndup(cfg.bind, strlen(cfg.bind));
-	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		bool optional = tok[0] == '-';
-		const char *addr = optional ? tok + 1 : tok;
-		bool ok = true;
-
-		for (int s = 0; s < srv.nshards; s++) {
-			struct shard *sh = &srv.shards[s];
-			int fd;
-
-			if (sh->nlisten == SHARD_MAX_LISTEN)
-				break;
-			fd = listen_on(addr, cfg.port);
-			if (fd < 0) {
-				if (!optional)
-					log_warning("Could not create server TCP listening socket %s:%d: %s",
-						    addr, cfg.port, strerror(-fd));
-				ok = false;
-				break;
-			}
-			sh->listen_fds[sh->nlisten++] = fd;
-		}
-		if (!ok) {
-			/* Undo the partial set for this address. */
-			for (int s = 0; s < srv.nshards; s++) {
-				struct shard *sh = &srv.shards[s];
-
-				if (sh->nlisten > opened) {
-					close(sh->listen_fds[--sh->nlisten]);
-				}
-			}
-			if (!optional) {
-				log_warning("Failed listening on port %d (tcp), aborting.", cfg.port);
-				mem_free(copy);
-				return -1;
-			}
-			continue;
-		}
-		opened++;
-	}
-	mem_free(copy);
-	if (!opened) {
-		log_warning("Failed listening on port %d (tcp), aborting.", cfg.port);
-		return -1;
-	}
-	return 0;
-}
-
 static int mkdir_p(const char *path)
 {
 	char buf[4096];
@@ -320,7 +225,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (open_listeners() < 0)
+	if (shard_listen_start() < 0)
 		return 1;
 	show_banner();
 

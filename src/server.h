@@ -96,6 +96,11 @@ struct shard {
 	struct io_uring ring;		/* owned by the thread */
 	int listen_fds[SHARD_MAX_LISTEN];	/* one per bind address */
 	int nlisten;
+	unsigned listen_gen;		/* sets of listen_fds swapped in so far */
+	/* A set opened by CONFIG SET port/bind, to swap in (shard_relisten) */
+	int new_listen_fds[SHARD_MAX_LISTEN];
+	int new_nlisten;
+	bool relisten;			/* new_listen_fds waits to be swapped in */
 	int event_fd;			/* wakes the thread: hops, parking, stop */
 	uint64_t event_buf;		/* target of the pending eventfd read */
 	struct __kernel_timespec tick;	/* cron period */
@@ -174,6 +179,16 @@ extern struct server srv;
 
 /* --- shard.c --- */
 int shard_setup(struct shard *sh, int id);
+/* Opens the listening sockets of every shard (after shard_setup, before the
+ * threads start) for cfg.bind and cfg.port; logs and returns -1 if it
+ * cannot. */
+int shard_listen_start(void);
+/* CONFIG SET port / bind, every other shard parked: opens sockets for the
+ * new cfg.bind and cfg.port for every shard, which swap them in at their
+ * next loop turn. Returns 0 (also when nothing changed, or before
+ * shard_listen_start), or -1 with failure copied into reason when a socket
+ * cannot be opened: then nothing changes. */
+int shard_listen_change(char *reason, size_t cap, const char *failure);
 /* The resp_w.on_error hook of replies written on shard arg: counts one
  * error reply of this code (total_error_replies and INFO errorstats). */
 void shard_count_error(void *arg, const char *code, size_t len);

@@ -32,6 +32,9 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <string.h>
@@ -42,7 +45,11 @@
 struct server srv;
 _Thread_local struct shard *shard_self;
 
-enum { UD_TIMER = 2, UD_EVENT = 3, UD_BLOCK_TIMER = 4, UD_ACCEPT = 16 };	/* UD_ACCEPT + listener index */
+/* An accept's user_data: UD_ACCEPT + (listener set generation mod
+ * UD_ACCEPT_GENS) * SHARD_MAX_LISTEN + listener index. */
+enum { UD_TIMER = 2, UD_EVENT = 3, UD_BLOCK_TIMER = 4, UD_ACCEPT = 16 };
+#define UD_ACCEPT_GENS 16
+#define UD_ACCEPT_END (UD_ACCEPT + UD_ACCEPT_GENS * SHARD_MAX_LISTEN)
 #define UD_TAG_RECV 1
 #define UD_TAG_SEND 2
 #define UD_TAG_MASK 7
@@ -535,14 +542,207 @@ static void shard_free_batches(struct shard *sh)
 	}
 }
 
+/* --- listening sockets --- */
+
+/*
+ * Every shard has its own listening socket for each bind address, all on
+ * the same port with SO_REUSEPORT, so the kernel deals new connections out
+ * to the shards. CONFIG SET port / bind opens a new set for every shard
+ * while the shards are parked, and each shard swaps it in at the top of its
+ * next loop turn (shard_relisten): it cancels the accepts of its old
+ * sockets, closes them and arms accepts on the new ones. An accept's
+ * user_data carries the generation of its set, so a completion of an old
+ * socket is never mistaken for one of the new set at the same index.
+ *
+ * listen_bind / listen_port: what the shards listen on, or will once their
+ * pending set is in. Written at start and by the coordinator of CONFIG SET.
+ */
+static char *listen_bind;
+static int listen_port;
+
+/* A listening socket for one address; returns the fd or -errno. */
+static int listen_on(const char *addr, int port)
+{
+	struct addrinfo hints, *res, *ai;
+	char portstr[16];
+	int fd = -EADDRNOTAVAIL, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (!strcmp(addr, "*"))
+		addr = "0.0.0.0";
+	rc = getaddrinfo(addr, portstr, &hints, &res);
+	if (rc)
+		return -EINVAL;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			fd = -errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, cfg.tcp_backlog) == 0)
+			break;
+		rc = -errno;
+		close(fd);
+		fd = rc;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/*
+ * Opens, for every shard s, one socket per address of bind on port into
+ * sets[s][0 .. n[s]). A '-' before an address makes it optional, as in
+ * Redis. port 0 opens nothing. Returns 0, or -1 (logged) with every socket
+ * it opened closed: a required address failed, or no address at all could
+ * be used.
+ */
+static int listen_open(const char *bind, int port, int (*sets)[SHARD_MAX_LISTEN], int *n)
+{
+	char *copy, *tok, *save = NULL;
+	int opened = 0, addrs = 0;
+
+	for (int s = 0; s < srv.nshards; s++)
+		n[s] = 0;
+	if (port == 0)
+		return 0;
+	copy = mem_strndup(bind, strlen(bind));
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		bool optional = tok[0] == '-';
+		const char *addr = optional ? tok + 1 : tok;
+		bool ok = true;
+
+		addrs++;
+		for (int s = 0; s < srv.nshards; s++) {
+			int fd;
+
+			if (n[s] == SHARD_MAX_LISTEN)
+				break;
+			fd = listen_on(addr, port);
+			if (fd < 0) {
+				if (!optional)
+					log_warning("Could not create server TCP listening socket %s:%d: %s",
+						    addr, port, strerror(-fd));
+				ok = false;
+				break;
+			}
+			sets[s][n[s]++] = fd;
+		}
+		if (!ok) {
+			/* Undo the partial set for this address. */
+			for (int s = 0; s < srv.nshards; s++)
+				if (n[s] > opened)
+					close(sets[s][--n[s]]);
+			if (!optional)
+				goto fail;
+			continue;
+		}
+		opened++;
+	}
+	if (addrs && !opened)
+		goto fail;	/* bind "" listens nowhere, as Redis allows */
+	mem_free(copy);
+	return 0;
+fail:
+	for (int s = 0; s < srv.nshards; s++)
+		while (n[s])
+			close(sets[s][--n[s]]);
+	mem_free(copy);
+	return -1;
+}
+
+int shard_listen_start(void)
+{
+	static int sets[MAX_SHARDS][SHARD_MAX_LISTEN];
+	int n[MAX_SHARDS];
+
+	if (listen_open(cfg.bind, cfg.port, sets, n) < 0) {
+		log_warning("Failed listening on port %d (tcp), aborting.", cfg.port);
+		return -1;
+	}
+	for (int s = 0; s < srv.nshards; s++) {
+		memcpy(srv.shards[s].listen_fds, sets[s], sizeof(sets[s]));
+		srv.shards[s].nlisten = n[s];
+	}
+	listen_bind = mem_strndup(cfg.bind, strlen(cfg.bind));
+	listen_port = cfg.port;
+	return 0;
+}
+
+int shard_listen_change(char *reason, size_t cap, const char *failure)
+{
+	static int sets[MAX_SHARDS][SHARD_MAX_LISTEN];
+	int n[MAX_SHARDS];
+
+	/* Loading the config file (nothing listens yet), or no change. */
+	if (!srv.shards || !listen_bind)
+		return 0;
+	if (listen_port == cfg.port && !strcmp(listen_bind, cfg.bind))
+		return 0;
+	if (listen_open(cfg.bind, cfg.port, sets, n) < 0) {
+		snprintf(reason, cap, "%s", failure);
+		return -1;
+	}
+	for (int s = 0; s < srv.nshards; s++) {
+		struct shard *sh = &srv.shards[s];
+
+		/* A set opened earlier and never swapped in is dropped. */
+		if (sh->relisten)
+			for (int i = 0; i < sh->new_nlisten; i++)
+				close(sh->new_listen_fds[i]);
+		memcpy(sh->new_listen_fds, sets[s], sizeof(sets[s]));
+		sh->new_nlisten = n[s];
+		sh->relisten = true;
+	}
+	mem_free(listen_bind);
+	listen_bind = mem_strndup(cfg.bind, strlen(cfg.bind));
+	listen_port = cfg.port;
+	log_notice("Listening on port %d of '%s' from now on", listen_port, listen_bind);
+	return 0;
+}
+
 /* --- ring operations of the shard itself --- */
+
+static uint64_t accept_ud(const struct shard *sh, int i)
+{
+	return UD_ACCEPT + (uint64_t)(sh->listen_gen % UD_ACCEPT_GENS) * SHARD_MAX_LISTEN +
+	       (uint64_t)i;
+}
 
 static void shard_arm_accept(struct shard *sh, int i)
 {
 	struct io_uring_sqe *sqe = shard_sqe(sh);
 
 	io_uring_prep_multishot_accept(sqe, sh->listen_fds[i], NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, UD_ACCEPT + (uint64_t)i);
+	io_uring_sqe_set_data64(sqe, accept_ud(sh, i));
+}
+
+/* Swaps in the listening set CONFIG SET opened (see above). A connection an
+ * old socket accepted before the cancel took effect is still served. */
+static void shard_relisten(struct shard *sh)
+{
+	for (int i = 0; i < sh->nlisten; i++) {
+		struct io_uring_sqe *sqe = shard_sqe(sh);
+
+		io_uring_prep_cancel64(sqe, accept_ud(sh, i), 0);
+		io_uring_sqe_set_data64(sqe, 0);
+		close(sh->listen_fds[i]);
+	}
+	memcpy(sh->listen_fds, sh->new_listen_fds, sizeof(sh->listen_fds));
+	sh->nlisten = sh->new_nlisten;
+	sh->new_nlisten = 0;
+	sh->relisten = false;
+	sh->listen_gen++;
+	for (int i = 0; i < sh->nlisten; i++)
+		shard_arm_accept(sh, i);
 }
 
 static void shard_arm_timer(struct shard *sh)
@@ -568,12 +768,15 @@ static void shard_arm_event(struct shard *sh)
 	io_uring_sqe_set_data64(sqe, UD_EVENT);
 }
 
-static void shard_on_accept(struct shard *sh, int i, struct io_uring_cqe *cqe)
+static void shard_on_accept(struct shard *sh, uint64_t ud, struct io_uring_cqe *cqe)
 {
-	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&srv.stop))
+	int i = (int)((ud - UD_ACCEPT) % SHARD_MAX_LISTEN);
+	bool current = (ud - UD_ACCEPT) / SHARD_MAX_LISTEN == sh->listen_gen % UD_ACCEPT_GENS;
+
+	if (current && !(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&srv.stop))
 		shard_arm_accept(sh, i);
 	if (cqe->res < 0) {
-		if (cqe->res != -ECANCELED)
+		if (current && cqe->res != -ECANCELED)
 			log_warning("Accepting client connection: %s", strerror(-cqe->res));
 		return;
 	}
@@ -637,8 +840,8 @@ static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
 
-	if (ud >= UD_ACCEPT && ud < UD_ACCEPT + SHARD_MAX_LISTEN) {
-		shard_on_accept(sh, (int)(ud - UD_ACCEPT), cqe);
+	if (ud >= UD_ACCEPT && ud < UD_ACCEPT_END) {
+		shard_on_accept(sh, ud, cqe);
 		return;
 	}
 	switch (ud) {
@@ -722,6 +925,8 @@ void *shard_main(void *arg)
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 
+		if (sh->relisten)
+			shard_relisten(sh);
 		atomic_store(&sh->sleeping, 1);
 		if (atomic_load(&sh->inbox) || atomic_load(&sh->park_req)) {
 			atomic_store(&sh->sleeping, 0);
@@ -754,6 +959,9 @@ void *shard_main(void *arg)
 		{ shard_check_park(sh); spin_wait(&spins); }
 	for (int i = 0; i < sh->nlisten; i++)
 		close(sh->listen_fds[i]);
+	if (sh->relisten)
+		for (int i = 0; i < sh->new_nlisten; i++)
+			close(sh->new_listen_fds[i]);
 	io_uring_queue_exit(&sh->ring);	/* cancels every operation in flight */
 	client_close_all(sh);
 	client_free_segs(sh);

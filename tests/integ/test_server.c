@@ -10,9 +10,13 @@
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define ERR_SYNTAX "ERR syntax error"
 
@@ -664,6 +668,75 @@ static void test_time_dbsize_memory_lastsave(redisContext *c)
 	run(c, "FLUSHALL");
 }
 
+/* A loopback TCP port no socket uses now (bind to port 0, then close). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* CONFIG SET port and bind at run time, as Redis 7.0 does them: the server
+ * listens anew, or answers an error and keeps listening where it was. */
+static void test_config_set_listeners(redisContext *c)
+{
+	struct harness_server moved = *srv;
+	int port = free_port(), busy;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	redisContext *c2;
+	char portstr[16];
+
+	if (srv->external) {
+		harness_diag("CONFIG SET port skipped: external server");
+		return;
+	}
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	check(port > 0 && harness_config_set(c, "port", portstr), "CONFIG SET port %d", port);
+	moved.port = port;
+	c2 = harness_try_connect(&moved);
+	check(c2 != NULL, "a client connects on the new port");
+	if (c2) {
+		expect_status(cmd(c2, "PING"), "PONG", "and is served");
+		redisFree(c2);
+	}
+	expect_status(cmd(c, "PING"), "PONG", "a client connected before stays");
+	check_int(harness_info_int(c, "server", "tcp_port"), port, "INFO server tcp_port follows");
+
+	/* A port some other socket listens on, without SO_REUSEPORT. */
+	busy = socket(AF_INET, SOCK_STREAM, 0);
+	if (busy >= 0 && bind(busy, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(busy, 1) == 0 &&
+	    getsockname(busy, (struct sockaddr *)&a, &len) == 0) {
+		snprintf(portstr, sizeof(portstr), "%d", ntohs(a.sin_port));
+		expect_err(cmd(c, "CONFIG SET port %s", portstr),
+			   "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen "
+			   "on this port. Check server logs.", "CONFIG SET port of a port in use");
+	}
+	if (busy >= 0)
+		close(busy);
+	expect_err(cmd(c, "CONFIG SET bind 999.999.999.999"),
+		   "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to "
+		   "specified addresses.", "CONFIG SET bind of an address that does not parse");
+	c2 = harness_try_connect(&moved);
+	check(c2 != NULL, "the server still listens on the port it had");
+	if (c2)
+		redisFree(c2);
+
+	snprintf(portstr, sizeof(portstr), "%d", srv->port);
+	check(harness_config_set(c, "port", portstr), "CONFIG SET port back to %d", srv->port);
+	c2 = harness_try_connect(srv);
+	check(c2 != NULL, "a client connects on the first port again");
+	if (c2)
+		redisFree(c2);
+}
+
 static void test_config(redisContext *c)
 {
 	char *samples = harness_config_get(c, "maxmemory-samples");
@@ -812,6 +885,7 @@ int main(void)
 	test_command(c);
 	test_time_dbsize_memory_lastsave(c);
 	test_config(c);
+	test_config_set_listeners(c);
 	test_errors(c);
 	test_quit_reset(c);
 	test_shutdown();

@@ -708,7 +708,7 @@ static void test_set_error_immutable_uses_given_name(void **state)
 static void test_set_error_every_immutable_refuses(void **state)
 {
 	static const char *const names[] = {
-		"bind", "port", "shards", "databases", "io-uring-entries", "dir", "pidfile",
+		"shards", "databases", "io-uring-entries", "dir", "pidfile", "always-show-logo",
 		"blob-block-size", "tcp-backlog", "daemonize", "set-proc-title",
 	};
 	char want[256];
@@ -835,13 +835,13 @@ static void test_set_error_duplicate_uses_given_name(void **state)
 
 static void test_set_error_first_problem_wins(void **state)
 {
-	const char *names[] = { "timeout", "port", "nosuch" };
+	const char *names[] = { "timeout", "shards", "nosuch" };
 	const char *values[] = { "5", "1", "1" };
 	char *err = NULL;
 
 	(void)state;
 	assert_int_equal(cfg_set_many(3, names, values, &err), -1);
-	assert_string_equal(err, "CONFIG SET failed (possibly related to argument 'port') - "
+	assert_string_equal(err, "CONFIG SET failed (possibly related to argument 'shards') - "
 			    "can't set immutable config");
 	assert_int_equal(cfg.timeout, 0);
 	mem_free(err);
