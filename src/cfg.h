@@ -153,6 +153,10 @@ int cfg_set_many_len(int npairs, const char *const *names, const char *const *va
  * inside only for requirepass). Each option once. */
 void cfg_get(const char *pattern,
 	     void (*fn)(const char *name, const char *value, size_t vlen, void *arg), void *arg);
+/* CONFIG REWRITE of the config file at path (see cfg.c). Returns 0, or -1
+ * with *err (mem_free) "Rewriting config file: <strerror>"; the old file is
+ * then untouched. Call with the other shards parked (it reads the users). */
+int cfg_rewrite(const char *path, char **err);
 /* The text of one option into buf; returns false if unknown. */
 bool cfg_get_one(const char *name, char *buf, size_t cap);
 

@@ -755,8 +755,20 @@ static void config_resetstat_cmd(struct cmd_ctx *ctx)
 
 static void config_rewrite_cmd(struct cmd_ctx *ctx)
 {
-	resp_w_error(ctx->w, srv.config_file ? "CONFIG REWRITE is not supported by strata"
-					     : "The server is running without a config file");
+	char *err = NULL;
+
+	if (!srv.config_file) {
+		resp_w_error(ctx->w, "The server is running without a config file");
+		return;
+	}
+	if (cfg_rewrite(srv.config_file, &err) < 0) {
+		log_warning("CONFIG REWRITE failed: %s", err);
+		resp_w_error(ctx->w, err);
+		mem_free(err);
+		return;
+	}
+	log_notice("CONFIG REWRITE executed with success.");
+	resp_w_ok(ctx->w);
 }
 
 static void config_help_cmd(struct cmd_ctx *ctx)
@@ -770,7 +782,7 @@ static void config_help_cmd(struct cmd_ctx *ctx)
 		"RESETSTAT",
 		"    Reset statistics reported by the INFO command.",
 		"REWRITE",
-		"    Not supported by strata.",
+		"    Rewrite the configuration file.",
 		"HELP",
 		"    Print this help.",
 	};
@@ -788,7 +800,7 @@ static const struct cmd_def config_subcmds[] = {
 	  "server", "5.0.0", "Returns helpful text about the different subcommands.", "O(1)", NULL },
 	{ "resetstat", config_resetstat_cmd, 2, CFG_FLAGS | CMD_ALL_SHARDS, 0, 0, 0, ADMIN_ACL,
 	  "server", "2.0.0", "Resets the server's statistics.", "O(1)", NULL },
-	{ "rewrite", config_rewrite_cmd, 2, CFG_FLAGS, 0, 0, 0, ADMIN_ACL,
+	{ "rewrite", config_rewrite_cmd, 2, CFG_FLAGS | CMD_ALL_SHARDS, 0, 0, 0, ADMIN_ACL,
 	  "server", "2.8.0", "Persists the effective configuration to file.", "O(1)", NULL },
 	{ "set", config_set_cmd, -4, CFG_FLAGS | CMD_ALL_SHARDS, 0, 0, 0, ADMIN_ACL,
 	  "server", "2.0.0", "Sets configuration parameters in-flight.",
