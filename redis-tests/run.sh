@@ -108,11 +108,13 @@ server_args+=(${STRATA_SERVER_ARGS:-})
 # shellcheck disable=SC2206
 extra_runtest_args=(${REDIS_TESTS_ARGS:-})
 # The harness listens on baseport - 32 and starts its own servers from
-# baseport: a random base, drawn again for each unit, keeps runs that share
-# a machine from colliding on the default 21111 (unless the caller chose
-# one). The harness checks that its own port is free before it listens, but
-# another process can take it in between; a unit whose harness could not
-# listen ran nothing, and is started again on another base (twice at most).
+# baseport up (8000 ports): a random base, drawn again for each unit, keeps
+# runs that share a machine from colliding on the default 21111 (unless the
+# caller chose one). It stays below Linux's ephemeral ports (32768 and up),
+# which the many loopback clients of a run take. The harness checks that
+# its own port is free before it listens, but another process can take it
+# in between; a unit whose harness could not listen ran nothing, and is
+# started again on another base (twice at most).
 random_baseport=0
 if [[ " ${REDIS_TESTS_ARGS:-} " != *" --baseport "* ]]; then
 	random_baseport=1
@@ -580,7 +582,7 @@ for unit in "${units[@]}"; do
 	start=$SECONDS
 	for attempt in 1 2 3; do
 		base=()
-		[[ $random_baseport -eq 1 ]] && base=(--baseport $((30000 + RANDOM % 20000)))
+		[[ $random_baseport -eq 1 ]] && base=(--baseport $((10000 + RANDOM % 14000)))
 		(cd "$src" && TERM=dumb exec timeout -k 10 "$limit" tclsh tests/test_helper.tcl \
 			"${target[@]}" --single "$unit" \
 			--tags -needs:debug --durable "${extra_runtest_args[@]}" "${base[@]}") \
