@@ -58,11 +58,19 @@ for arg in "$@"; do
 	*) units+=("$arg") ;;
 	esac
 done
-# units.txt: "UNIT [server arguments...]"; the arguments are added to strata's
-# command line for that unit only (not to a redis-server's).
-declare -A unit_extra=()
+# units.txt: "UNIT [--normal] [server arguments...]". --normal runs the unit
+# in the suite's normal mode (the harness starts its own servers, see
+# section 3b); the arguments are added to strata's command line for that
+# unit only (not to a redis-server's).
+declare -A unit_extra=() unit_mode=()
 while read -r u rest; do
 	[[ -n $u ]] || continue
+	unit_mode[$u]=external
+	if [[ $rest == --normal || $rest == "--normal "* ]]; then
+		unit_mode[$u]=normal
+		rest=${rest#--normal}
+		rest=${rest# }
+	fi
 	unit_extra[$u]=$rest
 done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$units_file")
 if [[ ${#units[@]} -eq 0 ]]; then
@@ -100,10 +108,16 @@ server_args+=(${STRATA_SERVER_ARGS:-})
 # shellcheck disable=SC2206
 extra_runtest_args=(${REDIS_TESTS_ARGS:-})
 # The harness listens on baseport - 32 and starts its own servers from
-# baseport: a random base keeps runs that share a machine from colliding on
-# the default 21111 (unless the caller chose one).
+# baseport up (8000 ports): a random base, drawn again for each unit, keeps
+# runs that share a machine from colliding on the default 21111 (unless the
+# caller chose one). It stays below Linux's ephemeral ports (32768 and up),
+# which the many loopback clients of a run take. The harness checks that
+# its own port is free before it listens, but another process can take it
+# in between; a unit whose harness could not listen ran nothing, and is
+# started again on another base (twice at most).
+random_baseport=0
 if [[ " ${REDIS_TESTS_ARGS:-} " != *" --baseport "* ]]; then
-	extra_runtest_args+=(--baseport $((30000 + RANDOM % 20000)))
+	random_baseport=1
 fi
 
 sudo=()
@@ -335,6 +349,124 @@ stop_server() {
 	srv_pid=""
 }
 
+# ---------------------------------------------------------------------------
+# 3b. Normal mode. Units marked --normal in units.txt run the way the suite
+# runs without --host: each test block starts its own server with
+# "src/redis-server <generated redis.conf> [--name value ...]", reading the
+# log it writes to stdout for " PID: <pid>" and "Ready to accept", and stops
+# it with SIGTERM. The working copy has no Redis binaries, so run.sh puts
+# there:
+#   src/redis-server  a wrapper that execs the server under test (same PID,
+#                     so the harness's PID checks and kills reach it),
+#                     appending the unit's arguments from units.txt;
+#   src/redis-cli     and src/redis-benchmark: links to the installed ones
+#                     (tests run them against the servers they start).
+# For strata, the wrapper first edits the generated config file in place,
+# dropping the directives of the table below -- settings of Redis features
+# strata does not have, which the suite's tests/assets/default.conf sets for
+# every server -- and says on the server's stderr which line it dropped and
+# why. Any other directive strata does not know stays in the file, and strata
+# refuses to start on it, so nothing is ignored silently. The file is edited
+# in place (not copied) because tests read it back (CONFIG REWRITE checks)
+# and restart servers from it.
+#
+# Each server's PID and log files are recorded; after the unit, a server
+# still running is stopped by PID, and one that started ("Ready to accept")
+# but never logged its clean exit ("is now ready to exit") counts as a crash.
+
+# Directive<TAB>why strata's copy of the config leaves it out.
+normal_mode_drops="notify-keyspace-events	strata has no keyspace notifications
+pidfile	every server of the suite names the same /var/run/redis.pid; the harness never reads it
+unixsocket	strata listens on TCP only (no unix socket)
+unixsocketperm	strata listens on TCP only (no unix socket)
+latency-monitor-threshold	strata has no latency monitor (LATENCY)
+repl-diskless-sync-delay	strata has no replication
+slave-serve-stale-data	strata has no replication
+replica-serve-stale-data	strata has no replication
+rdbcompression	strata writes no RDB snapshots
+dbfilename	strata writes no RDB snapshots
+appendfsync	strata has no append-only file
+no-appendfsync-on-rewrite	strata has no append-only file
+activerehashing	strata's hash tables always rehash incrementally; there is no switch
+enable-protected-configs	strata has no protected configs: every CONFIG SET is allowed
+enable-debug-command	strata has no switch for DEBUG: it is always enabled
+enable-module-command	strata has no modules
+propagation-error-behavior	strata has no replication or AOF to propagate to"
+
+# Writes the wrapper of section 3b for unit $1.
+install_normal_wrapper() {
+	local extra=() w="$src/src/redis-server" drops="$run_tmp/normal-drops.tsv" tool
+	# shellcheck disable=SC2206 # the per-unit arguments are words
+	[[ $kind == strata ]] && extra=(${unit_extra[$1]:-})
+	printf '%s\n' "$normal_mode_drops" > "$drops"
+	: > "$run_tmp/normal-pids.tsv"
+	{
+		printf '#!/usr/bin/env bash\n'
+		printf '# Written by redis-tests/run.sh for %s; see section 3b of run.sh.\n' "$1"
+		printf 'server_bin=%q\nkind=%q\ndrops=%q\npids=%q\n' "$server_bin" "$kind" "$drops" \
+			"$run_tmp/normal-pids.tsv"
+		printf 'extra=('
+		[[ ${#extra[@]} -eq 0 ]] || printf ' %q' "${extra[@]}"
+		printf ' )\n'
+		cat <<'WRAPPER'
+printf '%s\t%s\t%s\n' "$$" "$(readlink "/proc/$$/fd/1")" "$(readlink "/proc/$$/fd/2")" >> "$pids"
+if [[ $kind == strata && $# -ge 1 && $1 != -* && -f $1 ]]; then
+	tmp="$1.strata-wrapper.$$"
+	awk -F '\t' -v conf="$1" '
+		FILENAME == ARGV[1] { why[$1] = $2; next }
+		{
+			d = $1; sub(/^[ \t]+/, "", d); sub(/[ \t].*/, "", d); d = tolower(d)
+			if (d in why) {
+				printf "strata wrapper: dropped line %d of %s, \"%s\": %s\n", FNR, conf, $0, why[d] > "/dev/stderr"
+				next
+			}
+			print
+		}' "$drops" "$1" > "$tmp" && mv "$tmp" "$1"
+fi
+exec "$server_bin" "$@" "${extra[@]}"
+WRAPPER
+	} > "$w"
+	chmod +x "$w"
+	for tool in redis-cli redis-benchmark; do
+		rm -f "$src/src/$tool"
+		if command -v "$tool" >/dev/null; then
+			ln -s "$(command -v "$tool")" "$src/src/$tool"
+		fi
+	done
+}
+
+# After a normal-mode unit: stops the servers still running, and reports as
+# crashed ("UNIT crashed - ...") every one that started but did not exit
+# cleanly, keeping its logs in work/results/.
+reap_normal_servers() { # UNIT
+	local pid out err exe n=0
+	while IFS=$'\t' read -r pid out err; do
+		[[ -n $pid ]] || continue
+		n=$((n + 1))
+		if kill -0 "$pid" 2>/dev/null; then
+			exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+			if [[ $exe == "$(readlink -f "$server_bin")" ]]; then
+				log "run.sh: $1: server pid $pid still running after the unit; stopping it"
+				srv_pid=$pid
+				stop_server
+			fi
+		fi
+		[[ -f $out ]] || continue
+		if grep -q "^$pid:[A-Z] .*Ready to accept" "$out" &&
+			! grep -q "^$pid:[A-Z] .*is now ready to exit" "$out"; then
+			local keep="$work/results/${1//\//_}.server-$pid"
+			cp "$out" "$keep.log"
+			[[ -f $err ]] && cp "$err" "$keep.stderr"
+			printf '%s\tcrashed\t-\tserver pid %s did not exit cleanly (log: %s)\n' "$1" "$pid" \
+				"${keep#"$root"/}.log" >> "$observed"
+			log "$1: server pid $pid did not exit cleanly; end of its log and stderr:"
+			tail -n 10 "$out" | sed 's/^/    /'
+			[[ -f $err ]] && tail -n 10 "$err" | sed 's/^/    /'
+		fi
+	done < "$run_tmp/normal-pids.tsv"
+	log "run.sh: $1: the harness started $n server(s)"
+}
+
 runner_pid=""
 run_tmp=""
 # shellcheck disable=SC2317 # invoked by the trap
@@ -429,28 +561,53 @@ for unit in "${units[@]}"; do
 	limit=$unit_timeout
 	[[ $remaining -lt $limit ]] && limit=$remaining
 
-	if ! start_server; then
-		log "$unit: not run: the server did not start"
-		printf '%s\tcrashed\t-\tserver did not start\n' "$unit" >> "$observed"
-		continue
-	fi
 	out="$work/results/${unit//\//_}.log"
+	mode=${unit_mode[$unit]:-external}
+	if [[ $mode == normal ]]; then
+		# The harness starts and stops the servers (section 3b). Its
+		# tests/tmp is emptied first and kept after the run (--dont-clean)
+		# so the servers' logs can be checked here.
+		install_normal_wrapper "$unit"
+		rm -rf "$src/tests/tmp"
+		mkdir -p "$src/tests/tmp"
+		target=(--dont-clean)
+	else
+		if ! start_server; then
+			log "$unit: not run: the server did not start"
+			printf '%s\tcrashed\t-\tserver did not start\n' "$unit" >> "$observed"
+			continue
+		fi
+		target=(--host 127.0.0.1 --port "$srv_port")
+	fi
 	start=$SECONDS
-	(cd "$src" && TERM=dumb exec timeout -k 10 "$limit" tclsh tests/test_helper.tcl \
-		--host 127.0.0.1 --port "$srv_port" --single "$unit" \
-		--tags -needs:debug --durable "${extra_runtest_args[@]}") \
-		> "$out" 2>&1 < /dev/null &
-	runner_pid=$!
-	rc=0
-	wait "$runner_pid" || rc=$?
-	runner_pid=""
+	for attempt in 1 2 3; do
+		base=()
+		[[ $random_baseport -eq 1 ]] && base=(--baseport $((10000 + RANDOM % 14000)))
+		(cd "$src" && TERM=dumb exec timeout -k 10 "$limit" tclsh tests/test_helper.tcl \
+			"${target[@]}" --single "$unit" \
+			--tags -needs:debug --durable "${extra_runtest_args[@]}" "${base[@]}") \
+			> "$out" 2>&1 < /dev/null &
+		runner_pid=$!
+		rc=0
+		wait "$runner_pid" || rc=$?
+		runner_pid=""
+		if [[ $random_baseport -eq 1 ]] &&
+			grep -q '^couldn.t open socket: address already in use' "$out" &&
+			! grep -q '^\[ok\]:\|^\[err\]:' "$out"; then
+			log "run.sh: $unit: the harness could not listen on its port (attempt $attempt); again on another base port"
+			continue
+		fi
+		break
+	done
 	secs=$((SECONDS - start))
 
 	parse_unit_log "$unit" "$out" >> "$observed"
 	if [[ $rc -eq 124 ]]; then
 		printf '%s\texception\t-\ttimed out after %ss\n' "$unit" "$limit" >> "$observed"
 	fi
-	if ! kill -0 "$srv_pid" 2>/dev/null; then
+	if [[ $mode == normal ]]; then
+		reap_normal_servers "$unit"
+	elif ! kill -0 "$srv_pid" 2>/dev/null; then
 		wait "$srv_pid" 2>/dev/null || true
 		printf '%s\tcrashed\t-\tserver died during the unit (log: %s)\n' "$unit" "$srv_dir/server.log" >> "$observed"
 		log "$unit: the server died; end of its log:"
@@ -460,7 +617,7 @@ for unit in "${units[@]}"; do
 	else
 		stop_server
 	fi
-	rm -rf "$srv_dir"
+	[[ $mode == normal ]] || rm -rf "$srv_dir"
 
 	awk -F '\t' -v u="$unit" -v secs="$secs" -v out="${out#"$root"/}" '
 		$1 != u { next }
@@ -482,7 +639,7 @@ units_list=$(printf '%s\n' "${units[@]}")
 
 if [[ $record -eq 1 ]]; then
 	new="$expected.new"
-	awk -F '\t' -v units="$units_list" -v order="$(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$units_file")" '
+	awk -F '\t' -v units="$units_list" -v order="$(sed -e 's/#.*//' "$units_file" | awk 'NF { print $1 }')" '
 		BEGIN {
 			n = split(units, ul, "\n"); for (i = 1; i <= n; i++) sel[ul[i]] = 1
 			m = split(order, ol, "\n")
@@ -522,7 +679,7 @@ if [[ $record -eq 1 ]]; then
 				r = (k in oldreason) ? oldreason[k] : "not reached in the recorded run"
 				emit(u, u "\tskip\t" oldname[k] "\t" r); nskip++
 			}
-			print "# Expected results of redis-tests/run.sh (Redis 7.0.15 suite, external mode)."
+			print "# Expected results of redis-tests/run.sh (Redis 7.0.15 suite; external mode, or normal mode for the units marked --normal in units.txt)."
 			print "# UNIT<TAB>pass<TAB>test name            must pass, or the run fails"
 			print "# UNIT<TAB>skip<TAB>test name<TAB>reason  not expected to pass, and why"
 			print "# Rewritten by: redis-tests/run.sh --record   (reasons of skip lines are kept)"

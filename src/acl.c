@@ -46,7 +46,8 @@
  * otherwise. (Redis 7.0 decides per key from key specs, so it is finer:
  * e.g. SINTERSTORE's source keys need only read there, and INCR's key
  * needs read as well as write.) Channels: a list of glob patterns, or
- * `allchannels`; new users have none (7.0's acl-pubsub-default).
+ * `allchannels`; a new (or `reset`) user gets none, or every channel when
+ * acl-pubsub-default is allchannels, as in 7.0.
  *
  * The table of users is a sorted array of pointers (byte order of names,
  * as Redis's radix tree lists them). It holds one reference to each user.
@@ -565,6 +566,8 @@ static enum op_err sel_apply(struct acl_sel *s, const char *op, size_t len)
 
 /* ---- users ---- */
 
+/* A new user: off, no passwords, no keys, -@all, and the channels
+ * acl-pubsub-default gives (none, or every channel). */
 static struct acl_user *user_new(const char *name, size_t nlen)
 {
 	struct acl_user *u = mem_calloc(1, sizeof(*u));
@@ -573,6 +576,7 @@ static struct acl_user *user_new(const char *name, size_t nlen)
 	u->nlen = nlen;
 	u->refs = 1;
 	sel_init(&u->sel);
+	u->sel.allchans = cfg.acl_pubsub_default == ACL_PUBSUB_ALLCHANNELS;
 	return u;
 }
 
@@ -694,7 +698,7 @@ static enum op_err user_apply(struct acl_user *u, const char *op, size_t len)
 		pw_reset(u);
 		u->sel.allkeys = false;
 		sel_reset_keys(&u->sel);
-		u->sel.allchans = false;
+		u->sel.allchans = cfg.acl_pubsub_default == ACL_PUBSUB_ALLCHANNELS;
 		sel_reset_chans(&u->sel);
 		u->on = false;
 		u->flags = (u->flags & ~USER_SKIP_SANITIZE) | USER_SANITIZE;
@@ -799,14 +803,18 @@ void acl_init(void)
 		default_user = user_new("default", 7);
 		user_make_default(default_user);
 		table_insert(&users, &nusers, &capusers, default_user);
-		acl_set_requirepass(cfg.requirepass);
+		acl_set_requirepass(cfg.requirepass, cfg.requirepass_len);
 		__atomic_store_n(&inited, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&init_lock);
 }
 
+static void conf_users_free(void);
+
 void acl_free_all(void)
 {
+	conf_users_free();
+	acl_log_reset();
 	for (int i = 0; i < nusers; i++) {
 		users[i]->linked = false;
 		acl_user_release(users[i]);
@@ -902,15 +910,15 @@ struct acl_user *acl_authenticate(const char *user, size_t ulen, const char *pas
 	return match ? u : NULL;
 }
 
-void acl_set_requirepass(const char *pass)
+void acl_set_requirepass(const char *pass, size_t len)
 {
 	if (!default_user)
 		return;
 	pw_reset(default_user);
-	if (pass && *pass) {
+	if (pass && len) {
 		uint8_t d[DIGEST_LEN];
 
-		sha256(pass, strlen(pass), d);
+		sha256(pass, len, d);
 		pw_add(default_user, d);	/* clears nopass */
 	} else {
 		default_user->flags |= USER_NOPASS;
@@ -950,6 +958,119 @@ int acl_setuser(const char *name, size_t nlen, int nops, const struct cmd_arg *o
 	user_move_rules(u, tmp);
 	user_free(tmp);
 	notify(u, false);
+	return 0;
+}
+
+/* ---- users declared in the config file ---- */
+
+/* One "user" line: the name, then the rules, as given. */
+struct conf_user {
+	char **words;			/* name and rules, NUL-terminated */
+	int nwords;			/* entries of words */
+};
+
+static struct conf_user *conf_users;	/* in the order declared */
+static int nconf_users;
+
+static void conf_users_free(void)
+{
+	for (int i = 0; i < nconf_users; i++) {
+		for (int k = 0; k < conf_users[i].nwords; k++)
+			mem_free(conf_users[i].words[k]);
+		mem_free(conf_users[i].words);
+	}
+	mem_free(conf_users);
+	conf_users = NULL;
+	nconf_users = 0;
+}
+
+static char *strf_user_decl(const char *what, const char *why)
+{
+	struct sbuf b = { 0 };
+
+	sbuf_printf(&b, "Error in user declaration '%s': %s", what, why);
+	sbuf_append_char(&b, '\0');
+	return b.p;
+}
+
+int acl_config_user_add(int argc, char *const *argv, char **err)
+{
+	struct acl_user *scratch;
+	struct conf_user *cu;
+
+	acl_init();
+	if (has_space_or_nul(argv[0], strlen(argv[0]))) {
+		*err = strf_user_decl(argv[0], "Usernames can't contain spaces or null characters");
+		return -1;
+	}
+	for (int i = 0; i < nconf_users; i++) {
+		if (!strcmp(conf_users[i].words[0], argv[0])) {
+			*err = strf_user_decl(argv[0], "Duplicate user found. A user can only be "
+						       "defined once in config files");
+			return -1;
+		}
+	}
+	/* The rules must hold on a fresh user, which is what they will be
+	 * applied to. */
+	scratch = user_new(argv[0], strlen(argv[0]));
+	for (int i = 1; i < argc; i++) {
+		enum op_err e = user_apply(scratch, argv[i], strlen(argv[i]));
+
+		if (e != OPE_OK) {
+			*err = strf_user_decl(argv[i], op_errors[e]);
+			user_free(scratch);
+			return -1;
+		}
+	}
+	user_free(scratch);
+	conf_users = mem_realloc(conf_users, (size_t)(nconf_users + 1) * sizeof(*conf_users));
+	cu = &conf_users[nconf_users++];
+	cu->nwords = argc;
+	cu->words = mem_alloc((size_t)argc * sizeof(*cu->words));
+	for (int i = 0; i < argc; i++)
+		cu->words[i] = mem_strndup(argv[i], strlen(argv[i]));
+	return 0;
+}
+
+int acl_config_user_count(void)
+{
+	return nconf_users;
+}
+
+int acl_config_users_load(char **err)
+{
+	acl_init();
+	for (int i = 0; i < nconf_users; i++) {
+		const struct conf_user *cu = &conf_users[i];
+		struct acl_user *u = acl_user_lookup(cu->words[0], strlen(cu->words[0]));
+
+		if (!u) {
+			u = user_new(cu->words[0], strlen(cu->words[0]));
+			table_insert(&users, &nusers, &capusers, u);
+		} else {
+			/* Only "default" exists before: its line replaces it. */
+			user_apply(u, "reset", 5);
+		}
+		for (int k = 1; k < cu->nwords; k++) {
+			enum op_err e = user_apply(u, cu->words[k], strlen(cu->words[k]));
+
+			if (e != OPE_OK) {
+				struct sbuf b = { 0 };
+
+				sbuf_printf(&b, "Error loading ACL rule '%s' for the user named '%s': %s",
+					    cu->words[k], cu->words[0], op_errors[e]);
+				sbuf_append_char(&b, '\0');
+				*err = b.p;
+				conf_users_free();
+				return -1;
+			}
+		}
+		if (!u->on)
+			log_notice("The user '%s' is disabled (there is no 'on' modifier in the user "
+				   "description). Make sure this is not a configuration error.",
+				   cu->words[0]);
+	}
+	conf_users_free();
 	return 0;
 }
 
@@ -1341,6 +1462,131 @@ void acl_user_write_getuser(struct resp_w *w, const struct acl_user *u)
 	resp_w_bulk_cstr(w, "selectors");
 	resp_w_array(w, 0);
 	sbuf_free(&b);
+}
+
+/* ---- ACL LOG ---- */
+
+#define ACL_LOG_FOLD_SCAN	10	/* entries looked at for one to fold into */
+#define ACL_LOG_FOLD_MS		60000	/* ... written at most this long before */
+
+struct acl_log_entry {
+	long long count;		/* events folded into this entry */
+	int reason;			/* ACL_DENIED_* */
+	int context;			/* ACL_LOG_* */
+	char *user;			/* user name, ulen bytes (+NUL) */
+	size_t ulen;
+	char *object;			/* what was refused, olen bytes (+NUL) */
+	size_t olen;
+	char *cinfo;			/* CLIENT INFO of the last event, clen bytes */
+	size_t clen;
+	int64_t ctime_ms;		/* time of the last event */
+};
+
+static pthread_mutex_t alog_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct acl_log_entry *alog;	/* newest first; under alog_lock */
+static int nalog, capalog;
+
+static void alog_entry_free(struct acl_log_entry *e)
+{
+	mem_free(e->user);
+	mem_free(e->object);
+	mem_free(e->cinfo);
+}
+
+void acl_log_add(int reason, int context, const char *user, size_t ulen, const char *object,
+		 size_t olen, const char *cinfo, size_t clen)
+{
+	int64_t now = util_mstime();
+	struct acl_log_entry e;
+	int i;
+
+	pthread_mutex_lock(&alog_lock);
+	for (i = 0; i < nalog && i < ACL_LOG_FOLD_SCAN; i++) {
+		struct acl_log_entry *o = &alog[i];
+
+		if (o->reason == reason && o->context == context &&
+		    o->ctime_ms >= now - ACL_LOG_FOLD_MS && o->ctime_ms <= now + ACL_LOG_FOLD_MS &&
+		    o->olen == olen && !memcmp(o->object, object, olen) &&
+		    o->ulen == ulen && !memcmp(o->user, user, ulen))
+			break;
+	}
+	if (i < nalog && i < ACL_LOG_FOLD_SCAN) {
+		/* Fold: the entry moves to the head with the new client info. */
+		e = alog[i];
+		mem_free(e.cinfo);
+		e.cinfo = mem_strndup(cinfo, clen);
+		e.clen = clen;
+		e.ctime_ms = now;
+		e.count++;
+		memmove(alog + 1, alog, (size_t)i * sizeof(*alog));
+		alog[0] = e;
+		pthread_mutex_unlock(&alog_lock);
+		return;
+	}
+	e.count = 1;
+	e.reason = reason;
+	e.context = context;
+	e.user = mem_strndup(user, ulen);
+	e.ulen = ulen;
+	e.object = mem_strndup(object, olen);
+	e.olen = olen;
+	e.cinfo = mem_strndup(cinfo, clen);
+	e.clen = clen;
+	e.ctime_ms = now;
+	if (nalog == capalog) {
+		capalog = capalog ? capalog * 2 : 16;
+		alog = mem_realloc(alog, (size_t)capalog * sizeof(*alog));
+	}
+	memmove(alog + 1, alog, (size_t)nalog * sizeof(*alog));
+	alog[0] = e;
+	nalog++;
+	while (nalog > cfg.acllog_max_len)
+		alog_entry_free(&alog[--nalog]);
+	pthread_mutex_unlock(&alog_lock);
+}
+
+void acl_log_write(struct resp_w *w, long long count)
+{
+	static const char *const reasons[] = { "unknown", "command", "key", "channel", "auth" };
+	int64_t now = util_mstime();
+
+	pthread_mutex_lock(&alog_lock);
+	if (count < 0)
+		count = 0;
+	if (count > nalog)
+		count = nalog;
+	resp_w_array(w, (size_t)count);
+	for (int i = 0; i < count; i++) {
+		const struct acl_log_entry *e = &alog[i];
+
+		resp_w_map(w, 7);
+		resp_w_bulk_cstr(w, "count");
+		resp_w_int(w, e->count);
+		resp_w_bulk_cstr(w, "reason");
+		resp_w_bulk_cstr(w, e->reason >= 1 && e->reason <= 4 ? reasons[e->reason] : reasons[0]);
+		resp_w_bulk_cstr(w, "context");
+		resp_w_bulk_cstr(w, e->context == ACL_LOG_MULTI ? "multi" : "toplevel");
+		resp_w_bulk_cstr(w, "object");
+		resp_w_bulk(w, e->object, e->olen);
+		resp_w_bulk_cstr(w, "username");
+		resp_w_bulk(w, e->user, e->ulen);
+		resp_w_bulk_cstr(w, "age-seconds");
+		resp_w_double(w, (double)(now - e->ctime_ms) / 1000.0);
+		resp_w_bulk_cstr(w, "client-info");
+		resp_w_bulk(w, e->cinfo, e->clen);
+	}
+	pthread_mutex_unlock(&alog_lock);
+}
+
+void acl_log_reset(void)
+{
+	pthread_mutex_lock(&alog_lock);
+	while (nalog)
+		alog_entry_free(&alog[--nalog]);
+	mem_free(alog);
+	alog = NULL;
+	capalog = 0;
+	pthread_mutex_unlock(&alog_lock);
 }
 
 /* ---- the ACL file ---- */

@@ -47,6 +47,11 @@ struct acl_user;
 #define ACL_DENIED_CMD		1	/* the command (or subcommand) is not allowed */
 #define ACL_DENIED_KEY		2	/* a key matches no pattern with the access needed */
 #define ACL_DENIED_CHANNEL	3	/* a channel matches no channel pattern */
+#define ACL_DENIED_AUTH		4	/* ACL LOG only: a failed AUTH or HELLO AUTH */
+
+/* Where a refusal happened, for ACL LOG. */
+#define ACL_LOG_TOPLEVEL	0	/* a command sent by the client */
+#define ACL_LOG_MULTI		1	/* queued in, or run by, a transaction */
 
 /*
  * Creates the users table with the default user (see above); calls
@@ -130,10 +135,10 @@ bool acl_channel_allowed(const struct acl_user *u, const char *channel, size_t l
  */
 extern void (*acl_on_user_changed)(struct acl_user *u, bool deleted);
 
-/* The default user gets password pass (resetpass, then >pass), or nopass
- * when pass is NULL or "". Clients stay as they are. Safe before acl_init()
- * (does nothing: acl_init reads cfg.requirepass). */
-void acl_set_requirepass(const char *pass);
+/* The default user gets password pass[0..len) (resetpass, then >pass; NUL
+ * bytes are part of it), or nopass when len is 0. Clients stay as they are.
+ * Safe before acl_init() (does nothing: acl_init reads cfg.requirepass). */
+void acl_set_requirepass(const char *pass, size_t len);
 
 /* --- introspection and changes (ACL command, cmd_acl.c) --- */
 
@@ -192,6 +197,40 @@ int acl_load_file(const char *path, char **err);
 /* Writes every user to path ("user <name> <rules>" lines) through a
  * temporary file and rename(2). Returns 0 or -errno (logged). */
 int acl_save_file(const char *path);
+
+/*
+ * Users declared in the config file ("user <name> <rule> ..." lines, as in
+ * redis.conf). acl_config_user_add() takes one line without the "user"
+ * word (argv[0] the name, then the rules; argc >= 1; copied) and checks it
+ * at once: returns 0, or -1 with *err (mem_free) "Error in user declaration
+ * '<rule or name>': <reason>", e.g. for a name declared twice: "Duplicate
+ * user found. A user can only be defined once in config files".
+ * acl_config_users_load() then creates the users declared, in order (a line
+ * for "default" resets the default user first), once, before the shards
+ * start; returns 0 or -1 with *err. acl_config_user_count() is the number of
+ * lines still to load (main refuses them together with an aclfile, as
+ * Redis does).
+ */
+int acl_config_user_add(int argc, char *const *argv, char **err);
+int acl_config_users_load(char **err);
+int acl_config_user_count(void);
+
+/*
+ * ACL LOG: the latest refusals, newest first, at most cfg.acllog_max_len.
+ * acl_log_add() records one: reason ACL_DENIED_*, context ACL_LOG_*, the
+ * user's name, the object refused (the command's full name, the key, the
+ * channel, or for AUTH the command name as sent) and the client's CLIENT
+ * INFO line; it is folded into one of the last 10 entries with the same
+ * reason, context, object and user written less than 60 s before (count
+ * goes up), as Redis 7.0 does. Strings are copied. acl_log_write() replies
+ * the first count entries as Redis's maps (count, reason, context, object,
+ * username, age-seconds, client-info); acl_log_reset() empties the log.
+ * Safe from any thread (a mutex: refusals are rare).
+ */
+void acl_log_add(int reason, int context, const char *user, size_t ulen, const char *object,
+		 size_t olen, const char *cinfo, size_t clen);
+void acl_log_write(struct resp_w *w, long long count);
+void acl_log_reset(void);
 
 /* Drops the table (the users still held stay until released); for a clean
  * exit and tests. The next acl_* call starts over from acl_init(). Not

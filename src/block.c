@@ -300,13 +300,18 @@ void block_serve_ready(struct shard *sh)
 	}
 }
 
-static void block_timeout_reply(struct waiter *w, struct sbuf *out, bool as_error)
+/* The reply of a waiter that times out, or is unblocked (as_error: an error
+ * reply, counted on owner as the command's failure, as Redis counts it). */
+static void block_timeout_reply(struct shard *owner, struct waiter *w, struct sbuf *out,
+				bool as_error)
 {
-	struct resp_w rw = { .b = out, .proto = w->proto };
+	struct resp_w rw = { .b = out, .proto = w->proto,
+			     .on_error = shard_count_error, .err_arg = owner };
 
-	if (as_error)
+	if (as_error) {
 		resp_w_error(&rw, "-UNBLOCKED client unblocked via CLIENT UNBLOCK");
-	else if (w->null_array)
+		owner->cmdstats[cmd_id(w->cmd)].failed++;
+	} else if (w->null_array)
 		resp_w_null_array(&rw);
 	else
 		resp_w_null(&rw);
@@ -323,7 +328,7 @@ int64_t block_expire(struct shard *sh)
 		if (w->deadline && w->deadline <= kv_now_ms) {
 			struct sbuf out = { 0 };
 
-			block_timeout_reply(w, &out, false);
+			block_timeout_reply(sh, w, &out, false);
 			block_finish_with(sh, sh, w, out.p, out.len);
 			sbuf_free(&out);
 		} else if (w->deadline && (!next || w->deadline < next)) {
@@ -358,7 +363,7 @@ bool block_unblock(struct shard *owner, int origin, void *cookie, bool as_error)
 
 	if (!w)
 		return false;
-	block_timeout_reply(w, &out, as_error);
+	block_timeout_reply(owner, w, &out, as_error);
 	block_finish_with(sh, owner, w, out.p, out.len);
 	sbuf_free(&out);
 	return true;

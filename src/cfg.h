@@ -14,6 +14,10 @@
  * override earlier ones; command-line "--name value ..." pairs override the
  * file. The exception is `save`, whose lines add up within one load, as in
  * Redis.
+ *
+ * "user <name> <rule> ..." lines declare ACL users, as in redis.conf: they
+ * are no option of the table but are handed to acl_config_user_add(), which
+ * checks them at once; main creates the users once ACLs are set up.
  */
 #ifndef STRATA_CFG_H
 #define STRATA_CFG_H
@@ -34,6 +38,8 @@ enum maxmemory_policy {
 };
 
 enum blob_fsync { BLOB_FSYNC_NO = 0, BLOB_FSYNC_EVERYSEC, BLOB_FSYNC_ALWAYS };
+enum acl_pubsub_default { ACL_PUBSUB_RESETCHANNELS = 0, ACL_PUBSUB_ALLCHANNELS };
+#define CFG_LATENCY_PCTS_MAX 64	/* latency-tracking-info-percentiles entries */
 enum { COBL_NORMAL = 0, COBL_REPLICA = 1, COBL_PUBSUB = 2 };
 /* tls-auth-clients: a client certificate is required, not asked for, or
  * checked only when the client gives one. */
@@ -70,8 +76,12 @@ struct strata_cfg {
 	char *pidfile;			/* "" = none */
 	int hz;				/* 10: cron frequency per shard, 1..500 */
 	int active_expire_effort;	/* 1..10 */
-	char *requirepass;		/* "" = no password */
+	char *requirepass;		/* "" = no password; may hold NUL bytes */
+	size_t requirepass_len;		/* its length */
 	char *aclfile;			/* "" = none: ACL LOAD/SAVE file (immutable) */
+	int acl_pubsub_default;		/* enum acl_pubsub_default: channels of new users */
+	int acllog_max_len;		/* 128: ACL LOG entries kept */
+	bool always_show_logo;		/* no: the start-up banner even when not on a tty */
 	/* limits */
 	long long proto_max_bulk_len;	/* 512mb */
 	long long client_query_buffer_limit; /* 1gb */
@@ -113,7 +123,11 @@ struct strata_cfg {
 	bool lazyfree_lazy_expire;	/* no */
 	bool lazyfree_lazy_eviction;	/* no */
 	bool lazyfree_lazy_server_del;	/* no */
-	bool latency_tracking;		/* yes */
+	bool latency_tracking;		/* yes: per-command latency histograms */
+	/* latency-tracking-info-percentiles: text ("50 99 99.9"), and parsed */
+	char *latency_tracking_info_percentiles;
+	double latency_pcts[CFG_LATENCY_PCTS_MAX];
+	int nlatency_pcts;
 };
 
 extern struct strata_cfg cfg;
@@ -148,11 +162,20 @@ int cfg_set(const char *name, const char *value, char **err);
 /* CONFIG SET name value [name value ...]: all or nothing (a failure restores
  * the values already changed). */
 int cfg_set_many(int npairs, const char *const *names, const char *const *values, char **err);
+/* The same with the length of each value (NUL-terminated all the same), for
+ * CONFIG SET: a binary-safe option (requirepass) keeps NUL bytes inside its
+ * value; the others end at the first NUL. */
+int cfg_set_many_len(int npairs, const char *const *names, const char *const *values,
+		     const size_t *lens, char **err);
 /* Calls fn for every option whose name matches the glob pattern
- * (case-insensitive), with its current value as text. Each option once,
- * even if several patterns match. */
-void cfg_get(const char *pattern, void (*fn)(const char *name, const char *value, void *arg),
-	     void *arg);
+ * (case-insensitive), with its current value as text and its length (NULs
+ * inside only for requirepass). Each option once. */
+void cfg_get(const char *pattern,
+	     void (*fn)(const char *name, const char *value, size_t vlen, void *arg), void *arg);
+/* CONFIG REWRITE of the config file at path (see cfg.c). Returns 0, or -1
+ * with *err (mem_free) "Rewriting config file: <strerror>"; the old file is
+ * then untouched. Call with the other shards parked (it reads the users). */
+int cfg_rewrite(const char *path, char **err);
 /* The text of one option into buf; returns false if unknown. */
 bool cfg_get_one(const char *name, char *buf, size_t cap);
 

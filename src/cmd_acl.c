@@ -9,8 +9,8 @@
  * is what lets acl_check() read users on any shard without a lock. SAVE is
  * parked too, so two saves never race on the file. The others only read.
  *
- * ACL LOG keeps no entries in strata: it answers an empty list (and OK to
- * RESET), which is what 7.0 answers when nothing has been denied.
+ * ACL LOG shows the refusals acl.c records (acl_log_add, called where a
+ * command, key, channel or AUTH is refused).
  */
 #include "acl.h"
 #include "cfg.h"
@@ -237,7 +237,7 @@ static void acl_save_cmd(struct cmd_ctx *ctx)
 
 static void acl_log_cmd(struct cmd_ctx *ctx)
 {
-	long long count;
+	long long count = 10;
 
 	if (ctx->argc > 3) {
 		acl_reply_subcmd_syntax(ctx);
@@ -245,13 +245,14 @@ static void acl_log_cmd(struct cmd_ctx *ctx)
 	}
 	if (ctx->argc == 3) {
 		if (cmd_arg_is(ctx, 2, "reset")) {
+			acl_log_reset();
 			resp_w_ok(ctx->w);
 			return;
 		}
 		if (!cmd_arg_ll(ctx, 2, &count))
 			return;
 	}
-	resp_w_array(ctx->w, 0);
+	acl_log_write(ctx->w, count);
 }
 
 static void acl_dryrun_cmd(struct cmd_ctx *ctx)

@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "blob.h"
 #include "acl.h"
+#include "lathist.h"
 #include "log.h"
 #include "mem.h"
 #include "strutil.h"
@@ -115,6 +116,10 @@ static bool auth_check(struct cmd_ctx *ctx, const struct cmd_arg *user, const st
 				  : acl_authenticate("default", 7, pass->p, pass->len);
 
 	if (!u) {
+		client_acl_log(ctx->cl, ACL_DENIED_AUTH,
+			       (ctx->cl->flags & CL_MULTI) ? ACL_LOG_MULTI : ACL_LOG_TOPLEVEL,
+			       user ? user->p : "default", user ? user->len : 7,
+			       ctx->argv[0].p, ctx->argv[0].len);
 		resp_w_error(ctx->w, "-WRONGPASS invalid username-password pair or user is disabled.");
 		return false;
 	}
@@ -379,7 +384,9 @@ static void client_list_cmd(struct cmd_ctx *ctx)
 			struct client *c = sh->clients[i];
 			bool want = !nids;
 
-			if (c->flags & CL_CLOSING)
+			/* A killed client (CL_CLOSE_ASAP) is gone for its callers,
+			 * though its owner has not freed it yet. */
+			if (c->flags & (CL_CLOSING | CL_CLOSE_ASAP))
 				continue;
 			for (int k = 0; k < nids && !want; k++)
 				want = ids[k] == c->id;
@@ -405,6 +412,7 @@ struct kill_filter {
 	bool has_id, has_addr, has_laddr, skipme, normal_only;
 	unsigned long long id;
 	const struct cmd_arg *addr, *laddr;
+	const struct acl_user *user;	/* USER: its clients only, or NULL */
 };
 
 static bool kill_matches(const struct kill_filter *f, const struct client *c, const struct client *me)
@@ -416,6 +424,8 @@ static bool kill_matches(const struct kill_filter *f, const struct client *c, co
 	if (f->has_addr && !strutil_eq_nocase(f->addr->p, f->addr->len, c->addr))
 		return false;
 	if (f->has_laddr && !strutil_eq_nocase(f->laddr->p, f->laddr->len, c->laddr))
+		return false;
+	if (f->user && (c->user ? c->user : acl_default_user()) != f->user)
 		return false;
 	return true;
 }
@@ -465,7 +475,8 @@ static void client_kill_cmd(struct cmd_ctx *ctx)
 					return;
 				}
 			} else if (cmd_arg_is(ctx, i, "user")) {
-				if (!strutil_eq_nocase(ctx->argv[i + 1].p, ctx->argv[i + 1].len, "default")) {
+				f.user = acl_user_lookup(ctx->argv[i + 1].p, ctx->argv[i + 1].len);
+				if (!f.user) {
 					resp_w_errorf(ctx->w, "No such user '%.*s'",
 						      (int)MIN(ctx->argv[i + 1].len, (size_t)64),
 						      ctx->argv[i + 1].p);
@@ -636,12 +647,12 @@ struct cfg_get_acc {
 	size_t n;
 };
 
-static void config_get_cb(const char *name, const char *value, void *arg)
+static void config_get_cb(const char *name, const char *value, size_t vlen, void *arg)
 {
 	struct cfg_get_acc *a = arg;
 
 	resp_w_bulk_cstr(a->w, name);
-	resp_w_bulk_cstr(a->w, value);
+	resp_w_bulk(a->w, value, vlen);
 	a->n++;
 }
 
@@ -701,6 +712,7 @@ static void config_set_cmd(struct cmd_ctx *ctx)
 {
 	int npairs = (ctx->argc - 2) / 2;
 	char **names, **values, *err = NULL;
+	size_t *lens;
 	int rc;
 
 	if ((ctx->argc - 2) % 2) {
@@ -709,11 +721,14 @@ static void config_set_cmd(struct cmd_ctx *ctx)
 	}
 	names = mem_alloc(sizeof(char *) * (size_t)npairs);
 	values = mem_alloc(sizeof(char *) * (size_t)npairs);
+	lens = mem_alloc(sizeof(size_t) * (size_t)npairs);
 	for (int i = 0; i < npairs; i++) {
 		names[i] = mem_strndup(ctx->argv[2 + 2 * i].p, ctx->argv[2 + 2 * i].len);
 		values[i] = mem_strndup(ctx->argv[3 + 2 * i].p, ctx->argv[3 + 2 * i].len);
+		lens[i] = ctx->argv[3 + 2 * i].len;
 	}
-	rc = cfg_set_many(npairs, (const char *const *)names, (const char *const *)values, &err);
+	rc = cfg_set_many_len(npairs, (const char *const *)names, (const char *const *)values,
+			      lens, &err);
 	if (rc < 0)
 		resp_w_error(ctx->w, err ? err : "CONFIG SET failed");
 	else
@@ -725,6 +740,7 @@ static void config_set_cmd(struct cmd_ctx *ctx)
 	}
 	mem_free(names);
 	mem_free(values);
+	mem_free(lens);
 	log_min_level = cfg.loglevel;
 }
 
@@ -733,17 +749,27 @@ static void config_resetstat_cmd(struct cmd_ctx *ctx)
 	for (int s = 0; s < srv.nshards; s++) {
 		struct shard *sh = &srv.shards[s];
 
-		memset(&sh->stats, 0, sizeof(sh->stats));
-		memset(&sh->kstats, 0, sizeof(sh->kstats));
-		memset(sh->cmdstats, 0, sizeof(*sh->cmdstats) * (size_t)cmd_count_all());
+		shard_reset_stats(sh);
 	}
 	resp_w_ok(ctx->w);
 }
 
 static void config_rewrite_cmd(struct cmd_ctx *ctx)
 {
-	resp_w_error(ctx->w, srv.config_file ? "CONFIG REWRITE is not supported by strata"
-					     : "The server is running without a config file");
+	char *err = NULL;
+
+	if (!srv.config_file) {
+		resp_w_error(ctx->w, "The server is running without a config file");
+		return;
+	}
+	if (cfg_rewrite(srv.config_file, &err) < 0) {
+		log_warning("CONFIG REWRITE failed: %s", err);
+		resp_w_error(ctx->w, err);
+		mem_free(err);
+		return;
+	}
+	log_notice("CONFIG REWRITE executed with success.");
+	resp_w_ok(ctx->w);
 }
 
 static void config_help_cmd(struct cmd_ctx *ctx)
@@ -757,7 +783,7 @@ static void config_help_cmd(struct cmd_ctx *ctx)
 		"RESETSTAT",
 		"    Reset statistics reported by the INFO command.",
 		"REWRITE",
-		"    Not supported by strata.",
+		"    Rewrite the configuration file.",
 		"HELP",
 		"    Print this help.",
 	};
@@ -775,7 +801,7 @@ static const struct cmd_def config_subcmds[] = {
 	  "server", "5.0.0", "Returns helpful text about the different subcommands.", "O(1)", NULL },
 	{ "resetstat", config_resetstat_cmd, 2, CFG_FLAGS | CMD_ALL_SHARDS, 0, 0, 0, ADMIN_ACL,
 	  "server", "2.0.0", "Resets the server's statistics.", "O(1)", NULL },
-	{ "rewrite", config_rewrite_cmd, 2, CFG_FLAGS, 0, 0, 0, ADMIN_ACL,
+	{ "rewrite", config_rewrite_cmd, 2, CFG_FLAGS | CMD_ALL_SHARDS, 0, 0, 0, ADMIN_ACL,
 	  "server", "2.8.0", "Persists the effective configuration to file.", "O(1)", NULL },
 	{ "set", config_set_cmd, -4, CFG_FLAGS | CMD_ALL_SHARDS, 0, 0, 0, ADMIN_ACL,
 	  "server", "2.0.0", "Sets configuration parameters in-flight.",
@@ -840,11 +866,11 @@ enum {
 	SEC_SERVER = 1 << 0, SEC_CLIENTS = 1 << 1, SEC_MEMORY = 1 << 2, SEC_PERSISTENCE = 1 << 3,
 	SEC_STATS = 1 << 4, SEC_REPLICATION = 1 << 5, SEC_CPU = 1 << 6, SEC_MODULES = 1 << 7,
 	SEC_CMDSTATS = 1 << 8, SEC_CLUSTER = 1 << 9, SEC_KEYSPACE = 1 << 10,
-	SEC_BLOBSTORE = 1 << 11,
+	SEC_ERRORSTATS = 1 << 11, SEC_LATENCYSTATS = 1 << 12, SEC_BLOBSTORE = 1 << 13,
 };
 #define SEC_DEFAULT (SEC_SERVER | SEC_CLIENTS | SEC_MEMORY | SEC_PERSISTENCE | SEC_STATS | \
-		     SEC_REPLICATION | SEC_CPU | SEC_CLUSTER | SEC_KEYSPACE)
-#define SEC_ALL (SEC_DEFAULT | SEC_CMDSTATS | SEC_BLOBSTORE)
+		     SEC_REPLICATION | SEC_CPU | SEC_ERRORSTATS | SEC_CLUSTER | SEC_KEYSPACE)
+#define SEC_ALL (SEC_DEFAULT | SEC_CMDSTATS | SEC_LATENCYSTATS | SEC_BLOBSTORE)
 #define SEC_EVERYTHING (SEC_ALL | SEC_MODULES)
 
 static const struct { const char *name; unsigned bit; } info_sections[] = {
@@ -853,6 +879,7 @@ static const struct { const char *name; unsigned bit; } info_sections[] = {
 	{ "replication", SEC_REPLICATION }, { "cpu", SEC_CPU }, { "modules", SEC_MODULES },
 	{ "commandstats", SEC_CMDSTATS }, { "cluster", SEC_CLUSTER }, { "keyspace", SEC_KEYSPACE },
 	{ "blobstore", SEC_BLOBSTORE },
+	{ "errorstats", SEC_ERRORSTATS }, { "latencystats", SEC_LATENCYSTATS },
 	{ "default", SEC_DEFAULT }, { "all", SEC_ALL }, { "everything", SEC_EVERYTHING },
 };
 
@@ -883,6 +910,78 @@ static void info_cmdstats(struct sbuf *o)
 					(double)sum.calls : 0.0,
 			    (unsigned long long)sum.rejected, (unsigned long long)sum.failed);
 	}
+}
+
+static int errstat_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct err_stat *)a)->code, ((const struct err_stat *)b)->code);
+}
+
+/* errorstat_<code>:count=N, codes summed over the shards, in byte order as
+ * Redis lists them. */
+static void info_errorstats(struct sbuf *o)
+{
+	struct err_stat *all = mem_alloc(sizeof(*all) * ERRSTAT_MAX * (size_t)srv.nshards);
+	int n = 0;
+
+	for (int s = 0; s < srv.nshards; s++) {
+		struct shard *sh = &srv.shards[s];
+
+		for (int i = 0; i < sh->nerrstats; i++) {
+			int k;
+
+			for (k = 0; k < n && strcmp(all[k].code, sh->errstats[i].code); k++)
+				;
+			if (k == n)
+				all[n++] = sh->errstats[i];
+			else
+				all[k].count += sh->errstats[i].count;
+		}
+	}
+	qsort(all, (size_t)n, sizeof(*all), errstat_cmp);
+	for (int i = 0; i < n; i++)
+		sbuf_printf(o, "errorstat_%s:count=%llu\r\n", all[i].code,
+			    (unsigned long long)all[i].count);
+	mem_free(all);
+}
+
+/* latency_percentiles_usec_<cmd>:p50=...,p99=...: the histograms of the
+ * shards merged, at the percentiles configured. */
+static void info_latencystats(struct sbuf *o)
+{
+	struct lathist *sum = mem_alloc(sizeof(*sum));
+	int n = cmd_count_all();
+
+	for (int id = 0; id < n; id++) {
+		bool any = false;
+		char name[128];
+
+		memset(sum, 0, sizeof(*sum));
+		for (int s = 0; s < srv.nshards; s++) {
+			if (srv.shards[s].lat[id]) {
+				lathist_merge(sum, srv.shards[s].lat[id]);
+				any = true;
+			}
+		}
+		if (!any)
+			continue;
+		sbuf_printf(o, "latency_percentiles_usec_%s:",
+			    cmd_fullname(cmd_by_id(id), name, sizeof(name)));
+		for (int i = 0; i < cfg.nlatency_pcts; i++) {
+			char pct[64];
+			size_t len = (size_t)snprintf(pct, sizeof(pct), "%f", cfg.latency_pcts[i]);
+
+			/* the percentile as Redis writes it: 50, 99.9 */
+			while (len && pct[len - 1] == '0')
+				pct[--len] = '\0';
+			if (len && pct[len - 1] == '.')
+				pct[--len] = '\0';
+			sbuf_printf(o, "%sp%s=%.3f", i ? "," : "", pct,
+				    (double)lathist_percentile(sum, cfg.latency_pcts[i]) / 1000.0);
+		}
+		sbuf_append_str(o, "\r\n");
+	}
+	mem_free(sum);
 }
 
 static void info_build(struct sbuf *o, unsigned secs)
@@ -965,9 +1064,9 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    (unsigned long long)t.st.dirty, (long long)srv.lastsave);
 	}
 	if (secs & SEC_STATS) {
-		size_t nch, npat;
+		size_t nch, npat, nsch;
 
-		pubsub_counts(&nch, &npat);
+		pubsub_counts(&nch, &npat, &nsch);
 		SECTION("Stats");
 		sbuf_printf(o, "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
 			    "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
@@ -975,7 +1074,7 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    "evicted_clients:%llu\r\n"
 			    "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
 			    "expire_cycle_cpu_milliseconds:%llu\r\ntotal_error_replies:%llu\r\n"
-			    "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\n"
+			    "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n"
 			    "shard_hops:%llu\r\nshard_parked_commands:%llu\r\n",
 			    (unsigned long long)t.st.conns_received, (unsigned long long)t.st.commands,
 			    (unsigned long long)t.st.net_in, (unsigned long long)t.st.net_out,
@@ -984,7 +1083,7 @@ static void info_build(struct sbuf *o, unsigned secs)
 			    (unsigned long long)t.st.evicted_clients, (unsigned long long)t.ks.hits,
 			    (unsigned long long)t.ks.misses,
 			    (unsigned long long)(t.ks.expire_cycle_us / 1000),
-			    (unsigned long long)t.st.errors, nch, npat, (unsigned long long)t.st.hops_out,
+			    (unsigned long long)t.st.errors, nch, npat, nsch, (unsigned long long)t.st.hops_out,
 			    (unsigned long long)t.st.parks);
 	}
 	if (secs & SEC_REPLICATION) {
@@ -1007,6 +1106,14 @@ static void info_build(struct sbuf *o, unsigned secs)
 	if (secs & SEC_CMDSTATS) {
 		SECTION("Commandstats");
 		info_cmdstats(o);
+	}
+	if (secs & SEC_ERRORSTATS) {
+		SECTION("Errorstats");
+		info_errorstats(o);
+	}
+	if (secs & SEC_LATENCYSTATS) {
+		SECTION("Latencystats");
+		info_latencystats(o);
 	}
 	if (secs & SEC_CLUSTER) {
 		SECTION("Cluster");
@@ -1182,17 +1289,37 @@ static void debug_help_cmd(struct cmd_ctx *ctx)
 	cmd_reply_help(ctx, lines, ARRAY_SIZE(lines));
 }
 
-#define DEBUG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+/*
+ * DEBUG is one command whose first argument picks what it does, as in Redis
+ * 7.0 (not a container: ACL rules such as "+debug|object" allow it by first
+ * argument). DEBUG OBJECT names a key, found by debug_getkeys so that the
+ * command runs on the key's shard.
+ */
+static void debug_cmd(struct cmd_ctx *ctx)
+{
+	if (ctx->argc == 2 && cmd_arg_is(ctx, 1, "help"))
+		debug_help_cmd(ctx);
+	else if (ctx->argc == 3 && cmd_arg_is(ctx, 1, "object"))
+		debug_object_cmd(ctx);
+	else if (ctx->argc == 3 && cmd_arg_is(ctx, 1, "sleep"))
+		debug_sleep_cmd(ctx);
+	else
+		resp_w_errorf(ctx->w, "unknown subcommand or wrong number of arguments for '%.*s'. "
+				      "Try DEBUG HELP.", (int)MIN(ctx->argv[1].len, (size_t)128),
+			      ctx->argv[1].p);
+}
 
-static const struct cmd_def debug_subcmds[] = {
-	{ "help", debug_help_cmd, 2, DEBUG_FLAGS, 0, 0, 0, ADMIN_ACL,
-	  "server", "1.0.0", "Returns helpful text about the DEBUG subcommands.", "O(1)", NULL },
-	{ "object", debug_object_cmd, 3, DEBUG_FLAGS, 2, 2, 1, ADMIN_ACL,
-	  "server", "1.0.0", "Shows low-level information about a key.", "O(1)", NULL },
-	{ "sleep", debug_sleep_cmd, 3, DEBUG_FLAGS, 0, 0, 0, ADMIN_ACL,
-	  "server", "1.0.0", "Stops the server for a while.", "O(1)", NULL },
-	{ NULL },
-};
+static int debug_getkeys(int argc, const struct cmd_arg *argv, int *out, int cap)
+{
+	if (argc == 3 && strutil_eq_nocase(argv[1].p, argv[1].len, "object")) {
+		if (cap > 0)
+			out[0] = 2;
+		return 1;
+	}
+	return 0;
+}
+
+#define DEBUG_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 
 /* --- SHUTDOWN --- */
 
@@ -1228,9 +1355,9 @@ const struct cmd_def cmd_server_defs[] = {
 	{ "config", NULL, -2, CMD_CONTAINER, 0, 0, 0, ACL(ACL_SLOW),
 	  "server", "2.0.0", "A container for server configuration commands.",
 	  "Depends on subcommand.", config_subcmds },
-	{ "debug", NULL, -2, CMD_CONTAINER | DEBUG_FLAGS, 0, 0, 0, ADMIN_ACL,
+	{ "debug", debug_cmd, -2, DEBUG_FLAGS, 0, 0, 0, ADMIN_ACL,
 	  "server", "1.0.0", "A container for debugging commands.", "Depends on subcommand.",
-	  debug_subcmds },
+	  NULL, .getkeys = debug_getkeys },
 	{ "echo", echo_cmd, 2, CMD_FAST, 0, 0, 0, CONN_ACL,
 	  "connection", "1.0.0", "Returns the given string.", "O(1)", NULL },
 	{ "hello", hello_cmd, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH |

@@ -1311,7 +1311,8 @@ static void client_reply_error(struct client *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void client_reply_error(struct client *c, const char *fmt, ...)
 {
-	struct resp_w w = { .b = client_out(c), .proto = c->proto };
+	struct resp_w w = { .b = client_out(c), .proto = c->proto,
+			    .on_error = shard_count_error, .err_arg = c->sh };
 	char msg[1024];
 	va_list ap;
 
@@ -1319,7 +1320,6 @@ static void client_reply_error(struct client *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	resp_w_error(&w, msg);
-	c->sh->stats.errors++;
 	client_mark_dirty(c);
 }
 
@@ -1369,11 +1369,27 @@ static uint64_t client_key_mask(const struct cmd_def *cmd, int argc, const struc
 
 static __thread struct client *conn_current;
 
+void client_acl_log(struct client *c, int reason, int context, const char *user, size_t ulen,
+		    const char *object, size_t olen)
+{
+	struct sbuf info = { 0 };
+
+	if (!user)
+		user = acl_user_name(c->user ? c->user : acl_default_user(), &ulen);
+	client_info_line(c, &info);
+	if (info.len && info.p[info.len - 1] == '\n')
+		info.len--;
+	acl_log_add(reason, context, user, ulen, object, olen, info.p ? info.p : "", info.len);
+	sbuf_free(&info);
+}
+
+/* The ACL hook (acl_on_user_changed): every other shard is parked. A
+ * deleted user's clients are disconnected; when its rules changed, only
+ * its Pub/Sub clients subscribed to what the new rules refuse are, as in
+ * Redis 7.0. */
 void conn_acl_user_changed(struct acl_user *u, bool deleted);
 void conn_acl_user_changed(struct acl_user *u, bool deleted)
 {
-	if (!deleted)
-		return;
 	for (int s = 0; s < srv.nshards; s++) {
 		struct shard *sh = &srv.shards[s];
 
@@ -1382,9 +1398,13 @@ void conn_acl_user_changed(struct acl_user *u, bool deleted)
 
 			if (c->user != u || (c->flags & CL_CLOSING))
 				continue;
-			acl_user_release(c->user);
-			c->user = acl_user_hold(acl_default_user());
-			c->flags &= ~CL_AUTHED;
+			if (!deleted && pubsub_allowed_for(c, u))
+				continue;
+			if (deleted) {
+				acl_user_release(c->user);
+				c->user = acl_user_hold(acl_default_user());
+				c->flags &= ~CL_AUTHED;
+			}
 			if (c == conn_current) {
 				c->flags |= CL_CLOSE_AFTER_REPLY;
 			} else {
@@ -1524,14 +1544,16 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 		return DISPATCH_DONE;
 	}
 	if (!(c->flags & CL_AUTHED) && acl_default_needs_auth() && !(cmd->flags & CMD_NO_AUTH)) {
-		struct resp_w w = { .b = client_out(c), .proto = c->proto };
+		struct resp_w w = { .b = client_out(c), .proto = c->proto,
+				    .on_error = shard_count_error, .err_arg = sh };
 
 		resp_w_error(&w, "-NOAUTH Authentication required.");
 		if (c->flags & CL_MULTI)
 			c->flags |= CL_MULTI_ERR;
-		sh->stats.errors++;
 		sh->cmdstats[cmd_id(cmd)].rejected++;
 		client_mark_dirty(c);
+		if (client_check_output_limit(c, COBL_NORMAL))
+			return DISPATCH_PAUSE;
 		return DISPATCH_DONE;
 	}
 	{
@@ -1539,6 +1561,12 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 
 		if (res != ACL_OK) {
 			char msg[256];
+
+			if (res == ACL_DENIED_CMD)
+				cmd_fullname(cmd, name, sizeof(name));
+			client_acl_log(c, res, (c->flags & CL_MULTI) ? ACL_LOG_MULTI : ACL_LOG_TOPLEVEL,
+				       NULL, 0, res == ACL_DENIED_CMD ? name : argv[bad].p,
+				       res == ACL_DENIED_CMD ? strlen(name) : argv[bad].len);
 
 			client_reject(c, "%s", acl_denied_msg(res, cmd, msg, sizeof(msg)));
 			sh->cmdstats[cmd_id(cmd)].rejected++;
@@ -1887,16 +1915,17 @@ void client_info_line(struct client *c, struct sbuf *out)
 	flags[nf] = '\0';
 	sbuf_printf(out,
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-		    "sub=%d psub=%d ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu "
+		    "sub=%d psub=%d ssub=%d multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=%zu "
 		    "rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu tot-mem=%zu events=r cmd=%s "
-		    "user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+		    "user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
 		    (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-		    flags, c->dbid, c->nsub, c->npsub, (c->flags & CL_MULTI) ? c->nmq : -1,
+		    flags, c->dbid, c->nsub, c->npsub, c->nssub, (c->flags & CL_MULTI) ? c->nmq : -1,
 		    c->rbuf.len - c->rpos, c->rbuf.cap - c->rbuf.len,
 		    c->argcap * (sizeof(*c->args) + sizeof(*c->argv)), c->multi_mem,
 		    c->wbuf.cap, c->wbuf.len, c->wbuf.len, c->seg_head ? 1 : 0,
 		    client_output_mem(c), client_mem(c),
 		    c->last_cmd ? cmd_fullname(c->last_cmd, cmdname, sizeof(cmdname)) : "NULL",
+		    acl_user_name(c->user ? c->user : acl_default_user(), NULL),
 		    c->proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

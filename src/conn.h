@@ -97,8 +97,8 @@ struct client {
 	struct watch_state *ws;		/* shared with watch registries, or NULL */
 	uint64_t watch_mask;		/* shards holding watched keys */
 	/* pub/sub (pubsub.c) */
-	struct psub *subs;		/* channels and patterns */
-	int nsub, npsub;
+	struct psub *subs;		/* channels, patterns and shard channels */
+	int nsub, npsub, nssub;
 	int64_t soft_since_ms;		/* over the soft output limit since */
 	struct acl_user *user;		/* authenticated as (acl_user_hold), or NULL = default */
 	struct upload *up;		/* the large bulk being received, or NULL */
@@ -118,7 +118,9 @@ void client_mark_dirty(struct client *c);
 size_t client_pending_output(const struct client *c);
 /* Applies client-output-buffer-limit of class (COBL_*) to c: over the hard
  * limit, or over the soft one for longer than its seconds, the client is cut
- * off. May be called for a client of a parked shard. Returns true if cut. */
+ * off; so is a client that must still authenticate with more than 17 KiB
+ * unsent, as in Redis. May be called for a client of a parked shard.
+ * Returns true if cut. */
 bool client_check_output_limit(struct client *c, int cls);
 /* Memory of one client: its struct, query buffer and parsed arguments,
  * output buffers and segments, MULTI queue (CLIENT LIST tot-mem). */
@@ -132,5 +134,11 @@ void client_recent_max(size_t *in, size_t *out);
 /* Enforces maxmemory-clients: over it, evicts the clients using the most
  * memory. Parks every shard when over; call at the end of a loop turn. */
 void client_evict(struct shard *sh);
+
+/* Adds an ACL LOG entry (acl_log_add) for a refusal on c: reason
+ * ACL_DENIED_*, context ACL_LOG_*, the object refused; user NULL means c's
+ * own user (AUTH names the user it tried). */
+void client_acl_log(struct client *c, int reason, int context, const char *user, size_t ulen,
+		    const char *object, size_t olen);
 
 #endif

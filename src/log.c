@@ -78,3 +78,12 @@ void log_write(int level, const char *fmt, ...)
 		/* Nowhere left to report a failing log. */
 	}
 }
+
+void log_raw(int level, const char *text)
+{
+	if (level < log_min_level)
+		return;
+	if (write(log_fd, text, strlen(text)) < 0) {
+		/* Nowhere left to report a failing log. */
+	}
+}

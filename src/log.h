@@ -23,6 +23,9 @@ int log_level_parse(const char *name);
 const char *log_level_name(int level);
 
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes text as it is, without the line prefix, if level is enabled: for
+ * the start-up banner. One write(2). */
+void log_raw(int level, const char *text);
 
 #define log_at(lvl, ...) \
 	do { if ((lvl) >= log_min_level) log_write((lvl), __VA_ARGS__); } while (0)

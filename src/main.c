@@ -57,105 +57,6 @@ static void usage(void)
 		"       ./strata-server conf/strata.conf --loglevel verbose\n");
 }
 
-/* A listening socket for one address; returns the fd or -errno. */
-static int listen_on(const char *addr, int port)
-{
-	struct addrinfo hints, *res, *ai;
-	char portstr[16];
-	int fd = -EADDRNOTAVAIL, one = 1, rc;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if (!strcmp(addr, "*"))
-		addr = "0.0.0.0";
-	rc = getaddrinfo(addr, portstr, &hints, &res);
-	if (rc)
-		return -EINVAL;
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			fd = -errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, cfg.tcp_backlog) == 0)
-			break;
-		rc = -errno;
-		close(fd);
-		fd = rc;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/* Opens the listeners of every shard on port for every bind address; tls
- * marks them as tls-port listeners. A "-" before an address makes it
- * optional, as in Redis. */
-static int open_port_listeners(int port, bool tls)
-{
-	const char *kind = tls ? "tls" : "tcp";
-	char *copy, *tok, *save = NULL;
-	int opened = 0, before = srv.shards[0].nlisten;
-
-	copy = mem_strndup(cfg.bind, strlen(cfg.bind));
-	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		bool optional = tok[0] == '-';
-		const char *addr = optional ? tok + 1 : tok;
-		bool ok = true;
-
-		for (int s = 0; s < srv.nshards; s++) {
-			struct shard *sh = &srv.shards[s];
-			int fd;
-
-			if (sh->nlisten == SHARD_MAX_LISTEN) {
-				log_warning("Too many listening sockets: at most %d addresses and ports",
-					    SHARD_MAX_LISTEN);
-				ok = false;
-				break;
-			}
-			fd = listen_on(addr, port);
-			if (fd < 0) {
-				if (!optional)
-					log_warning("Could not create server %s listening socket %s:%d: %s",
-						    tls ? "TLS" : "TCP", addr, port, strerror(-fd));
-				ok = false;
-				break;
-			}
-			sh->listen_tls[sh->nlisten] = tls;
-			sh->listen_fds[sh->nlisten++] = fd;
-		}
-		if (!ok) {
-			/* Undo the partial set for this address. */
-			for (int s = 0; s < srv.nshards; s++) {
-				struct shard *sh = &srv.shards[s];
-
-				if (sh->nlisten > before + opened) {
-					close(sh->listen_fds[--sh->nlisten]);
-				}
-			}
-			if (!optional) {
-				mem_free(copy);
-				return -1;
-			}
-			continue;
-		}
-		opened++;
-	}
-	mem_free(copy);
-	if (!opened) {
-		log_warning("Failed listening on port %d (%s), aborting.", port, kind);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Open files. A client is a socket, so maxclients needs that many files plus
  * the server's own: per shard its ring, its eventfd and one listener per
@@ -255,21 +156,6 @@ static int fd_limit_on_set(char *reason, size_t cap)
 	return 0;
 }
 
-/* The plain port and the TLS port, each unless 0. */
-static int open_listeners(void)
-{
-	/* SO_REUSEPORT would let both bind one port and share its clients. */
-	if (cfg.port && cfg.port == cfg.tls_port) {
-		log_warning("port and tls-port are both %d: they must differ, aborting.", cfg.port);
-		return -1;
-	}
-	if (cfg.port && open_port_listeners(cfg.port, false) < 0)
-		return -1;
-	if (cfg.tls_port && open_port_listeners(cfg.tls_port, true) < 0)
-		return -1;
-	return 0;
-}
-
 static int mkdir_p(const char *path)
 {
 	char buf[4096];
@@ -303,6 +189,33 @@ static void make_run_id(void)
 		srv.run_id[2 * i + 1] = hex[raw[i] & 15];
 	}
 	srv.run_id[40] = '\0';
+}
+
+/*
+ * The start-up banner, with "PID: <pid>" on a line of its own: shown when
+ * always-show-logo is yes, or when the log goes to a terminal, as Redis
+ * shows its logo. Tools that start the server (the Redis test suite among
+ * them) find the server's PID in it.
+ */
+static void show_banner(void)
+{
+	char text[512];
+	bool tty = !(cfg.logfile && *cfg.logfile) && isatty(STDOUT_FILENO);
+
+	if (!cfg.always_show_logo && !tty) {
+		log_notice("Running mode=standalone, port=%d.", cfg.port);
+		return;
+	}
+	snprintf(text, sizeof(text),
+		 "\n"
+		 "    .-------------------------------------------.\n"
+		 "    |  strata %-10s  Redis %s protocol   |\n"
+		 "    |  Running in standalone mode, 64 bit        |\n"
+		 "    |  Port: %-6d Shards: %-4d                 |\n"
+		 "    |  PID: %-10d                           |\n"
+		 "    '-------------------------------------------'\n\n",
+		 STRATA_VERSION, STRATA_REDIS_VERSION, cfg.port, srv.nshards, (int)getpid());
+	log_raw(LOG_NOTICE, text);
 }
 
 void conn_acl_user_changed(struct acl_user *u, bool deleted);
@@ -342,6 +255,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_min_level = cfg.loglevel;
+	/* As Redis does, the server works in `dir`: relative paths given for
+	 * the log file, the pid file and the ACL file are relative to it. */
+	if (cfg.dir && *cfg.dir) {
+		char cwd[4096];
+
+		if ((ret = mkdir_p(cfg.dir)) < 0) {
+			log_warning("Can't create the data directory '%s': %s", cfg.dir, strerror(-ret));
+			return 1;
+		}
+		if (chdir(cfg.dir) < 0) {
+			log_warning("Can't chdir to '%s': %s", cfg.dir, strerror(errno));
+			return 1;
+		}
+		if (getcwd(cwd, sizeof(cwd))) {
+			mem_free(cfg.dir);
+			cfg.dir = mem_strndup(cwd, strlen(cwd));
+		}
+	}
 	if (cfg.logfile && *cfg.logfile && (ret = log_open(cfg.logfile)) < 0) {
 		fprintf(stderr, "Can't open the log file: %s\n", strerror(-ret));
 		return 1;
@@ -355,6 +286,18 @@ int main(int argc, char **argv)
 	cmd_init();
 	acl_init();
 	acl_on_user_changed = conn_acl_user_changed;
+	if (acl_config_user_count() && cfg.aclfile && *cfg.aclfile) {
+		log_warning("Configuring strata with users defined in the config file and at the "
+			    "same time an ACL file path is invalid. This setup is very likely to "
+			    "lead to configuration errors and security holes, please define either "
+			    "an ACL file or declare users directly in the config file, but not both.");
+		return 1;
+	}
+	if (acl_config_users_load(&err) < 0) {
+		log_warning("%s", err);
+		log_warning("Critical error while loading ACLs. Exiting.");
+		return 1;
+	}
 	if (cfg.aclfile && *cfg.aclfile && acl_load_file(cfg.aclfile, &err) < 0) {
 		log_warning("Aborting strata startup because of ACL errors: %s", err);
 		return 1;
@@ -377,11 +320,6 @@ int main(int argc, char **argv)
 		log_warning("Warning: no config file specified, using the default config. "
 			    "In order to specify a config file use ./strata-server /path/to/strata.conf");
 
-	if (cfg.dir && *cfg.dir && (ret = mkdir_p(cfg.dir)) < 0) {
-		log_warning("Can't create the data directory '%s': %s", cfg.dir, strerror(-ret));
-		return 1;
-	}
-
 	if (fd_limit_at_start() < 0)
 		return 1;
 	cfg_maxclients_hook = fd_limit_on_set;
@@ -401,8 +339,9 @@ int main(int argc, char **argv)
 		log_warning("Failed to configure TLS. Check logs for more info.");
 		return 1;
 	}
-	if (open_listeners() < 0)
+	if (shard_listen_start() < 0)
 		return 1;
+	show_banner();
 
 	if (cfg.pidfile && *cfg.pidfile) {
 		FILE *f = fopen(cfg.pidfile, "w");
@@ -455,7 +394,7 @@ int main(int argc, char **argv)
 		for (int d = 0; d < cfg.databases; d++)
 			kv_db_destroy(&sh->dbs[d]);
 		mem_free(sh->dbs);
-		mem_free(sh->cmdstats);
+		shard_free_stats(sh);
 		mem_free(sh->hop_argv);
 		close(sh->event_fd);
 	}

@@ -339,9 +339,16 @@ void multi_exec(struct cmd_ctx *ctx)
 	resp_w_array(ctx->w, (size_t)c->nmq);
 	for (int i = 0; i < c->nmq; i++) {
 		struct mq_cmd *q = &c->mq[i];
-		int res = acl_check(c->user, q->cmd, q->argc, q->argv, NULL);
+		int bad = 0, res = acl_check(c->user, q->cmd, q->argc, q->argv, &bad);
 
 		if (res != ACL_OK) {
+			char name[160];
+
+			if (res == ACL_DENIED_CMD)
+				cmd_fullname(q->cmd, name, sizeof(name));
+			client_acl_log(c, res, ACL_LOG_MULTI, NULL, 0,
+				       res == ACL_DENIED_CMD ? name : q->argv[bad].p,
+				       res == ACL_DENIED_CMD ? strlen(name) : q->argv[bad].len);
 			resp_w_errorf(ctx->w, "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: %s",
 				      res == ACL_DENIED_CMD ? "no permission to execute the command or subcommand" : res == ACL_DENIED_KEY ? "no permission to touch the specified keys" : "no permission to access one of the channels used as arguments");
 			continue;

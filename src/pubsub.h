@@ -1,5 +1,5 @@
 /*
- * pubsub.h - SUBSCRIBE, PSUBSCRIBE, PUBLISH and PUBSUB.
+ * pubsub.h - SUBSCRIBE, PSUBSCRIBE, PUBLISH and PUBSUB; SSUBSCRIBE and SPUBLISH.
  *
  * Subscriptions are kept by the shard that owns the subscribing client (a
  * channel -> clients dict and a pattern list per shard), so (un)subscribing
@@ -15,6 +15,7 @@
 #include "server.h"
 
 struct client;
+struct acl_user;
 
 /* Subscriptions (channels + patterns) of a client. */
 int pubsub_count(const struct client *c);
@@ -26,8 +27,12 @@ bool pubsub_reply_is_push(const struct cmd_def *cmd, int proto);
 /* True if cmd may run while a RESP2 client is subscribed. */
 bool pubsub_allowed_in_context(const struct cmd_def *cmd);
 void pubsub_free_all(struct shard *sh);
-/* Distinct channels with subscribers, and pattern subscriptions, over all
- * shards (INFO stats): every shard must be parked. */
-void pubsub_counts(size_t *channels, size_t *patterns);
+/* Whether user u may keep every subscription of c (channels matched as
+ * globs, patterns literally: acl_channel_allowed). */
+bool pubsub_allowed_for(const struct client *c, const struct acl_user *u);
+/* Distinct channels with subscribers, pattern subscriptions, and distinct
+ * shard channels with subscribers, over all shards (INFO stats): every shard
+ * must be parked. */
+void pubsub_counts(size_t *channels, size_t *patterns, size_t *shard_channels);
 
 #endif

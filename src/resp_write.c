@@ -121,6 +121,17 @@ static void put_error(struct resp_w *w, const char *msg, size_t n)
 	}
 	sbuf_append(b, "\r\n", 2);
 	w->nerr++;
+	if (w->on_error) {
+		size_t len = 0;
+
+		if (n && msg[0] == '-') {
+			while (len + 1 < n && msg[len + 1] != ' ')
+				len++;
+			w->on_error(w->err_arg, msg + 1, len);
+		} else {
+			w->on_error(w->err_arg, "ERR", 3);
+		}
+	}
 }
 
 void resp_w_error(struct resp_w *w, const char *msg)

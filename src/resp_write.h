@@ -31,6 +31,11 @@ struct resp_w {
 	struct sbuf *b;		/* borrowed: where bytes are appended */
 	int proto;		/* RESP2 or RESP3 */
 	uint32_t nerr;		/* error replies written (for error stats) */
+	/* Called for every error reply written, with its code: the first word
+	 * ("ERR", "WRONGTYPE", "NOPERM" ...), not NUL-terminated. For INFO
+	 * errorstats; NULL calls nothing. */
+	void (*on_error)(void *arg, const char *code, size_t len);
+	void *err_arg;		/* on_error's arg */
 };
 
 void resp_w_raw(struct resp_w *w, const void *p, size_t n);
@@ -40,7 +45,7 @@ void resp_w_ok(struct resp_w *w);			/* +OK\r\n */
  * An error reply. msg is used as is when it starts with '-' (like
  * "-WRONGTYPE Operation ..."); otherwise "-ERR " is put before it, as Redis's
  * addReplyError does. Any '\r' or '\n' inside msg becomes a space so the reply
- * stays one line. Counts in w->nerr.
+ * stays one line. Counts in w->nerr, and calls w->on_error.
  */
 void resp_w_error(struct resp_w *w, const char *msg);
 void resp_w_errorf(struct resp_w *w, const char *fmt, ...)

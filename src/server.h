@@ -44,6 +44,7 @@
 #define SHARD_MAX_LISTEN 16	/* bind addresses times ports (port, tls-port) */
 
 struct client;
+struct lathist;
 struct hop_batch;
 struct bkey;
 struct waiter;
@@ -60,6 +61,16 @@ struct exec_result {
 	struct blob_prog *prog;	/* the reply streams large values: it was taken out
 				 * of the output as this program (blob.h), which
 				 * the caller delivers to the client's shard */
+};
+
+/* Error replies by code, per shard (INFO errorstats): "ERR", "WRONGTYPE"...
+ * At most ERRSTAT_MAX codes a shard; further codes count only in
+ * total_error_replies. A code is cut to ERRSTAT_CODE_MAX - 1 bytes. */
+#define ERRSTAT_MAX 128
+#define ERRSTAT_CODE_MAX 32
+struct err_stat {
+	char code[ERRSTAT_CODE_MAX];	/* NUL-terminated */
+	uint64_t count;
 };
 
 /* Per-command statistics, per shard (INFO commandstats). */
@@ -94,6 +105,12 @@ struct shard {
 	int listen_fds[SHARD_MAX_LISTEN];	/* one per bind address and port */
 	bool listen_tls[SHARD_MAX_LISTEN];	/* listen_fds[i] is on tls-port */
 	int nlisten;
+	unsigned listen_gen;		/* sets of listen_fds swapped in so far */
+	/* A set opened by CONFIG SET port/bind, to swap in (shard_relisten) */
+	int new_listen_fds[SHARD_MAX_LISTEN];
+	bool new_listen_tls[SHARD_MAX_LISTEN];	/* their tls-port marks */
+	int new_nlisten;
+	bool relisten;			/* new_listen_fds waits to be swapped in */
 	int event_fd;			/* wakes the thread: hops, parking, stop */
 	uint64_t event_buf;		/* target of the pending eventfd read */
 	struct __kernel_timespec tick;	/* cron period */
@@ -101,6 +118,9 @@ struct shard {
 	struct kv_stats kstats;		/* keyspace counters of these dbs */
 	struct shard_stats stats;
 	struct cmd_stat *cmdstats;	/* cmd_count_all() entries */
+	struct lathist **lat;		/* per cmd_id(): latency histogram, NULL until used */
+	struct err_stat *errstats;	/* ERRSTAT_MAX entries, nerrstats used */
+	int nerrstats;
 
 	struct client **clients;	/* clients this shard owns */
 	int nclients, capclients;
@@ -138,6 +158,7 @@ struct shard {
 	/* Pub/sub (pubsub.c): channels with subscribers here, and patterns. */
 	struct dict *ps_channels;
 	struct psub *ps_patterns;
+	struct dict *ps_shard_channels;	/* SSUBSCRIBE: struct psch, like ps_channels */
 
 	/* Blocked clients (block.c). */
 	struct waiter *waiters, *waiters_tail;	/* every waiter on our keys */
@@ -174,6 +195,24 @@ extern struct server srv;
 
 /* --- shard.c --- */
 int shard_setup(struct shard *sh, int id);
+/* Opens the listening sockets of every shard (after shard_setup, before the
+ * threads start) for cfg.bind and cfg.port; logs and returns -1 if it
+ * cannot. */
+int shard_listen_start(void);
+/* CONFIG SET port / bind, every other shard parked: opens sockets for the
+ * new cfg.bind and cfg.port for every shard, which swap them in at their
+ * next loop turn. Returns 0 (also when nothing changed, or before
+ * shard_listen_start), or -1 with failure copied into reason when a socket
+ * cannot be opened: then nothing changes. */
+int shard_listen_change(char *reason, size_t cap, const char *failure);
+/* The resp_w.on_error hook of replies written on shard arg: counts one
+ * error reply of this code (total_error_replies and INFO errorstats). */
+void shard_count_error(void *arg, const char *code, size_t len);
+/* CONFIG RESETSTAT of one shard: counters, command and error statistics,
+ * latency histograms. */
+void shard_reset_stats(struct shard *sh);
+/* Frees what shard_setup() allocated for statistics (at exit). */
+void shard_free_stats(struct shard *sh);
 void *shard_main(void *arg);
 void shard_wake(struct shard *sh);
 /* A submission queue entry of the shard's ring (submits to make room). */

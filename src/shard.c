@@ -26,6 +26,7 @@
 #include "conn.h"
 #include "acl.h"
 #include "cfg.h"
+#include "lathist.h"
 #include "log.h"
 #include "mem.h"
 #include "slot.h"
@@ -33,6 +34,9 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <string.h>
@@ -45,7 +49,11 @@
 struct server srv;
 _Thread_local struct shard *shard_self;
 
-enum { UD_TIMER = 2, UD_EVENT = 3, UD_BLOCK_TIMER = 4, UD_ACCEPT = 16 };	/* UD_ACCEPT + listener index */
+/* An accept's user_data: UD_ACCEPT + (listener set generation mod
+ * UD_ACCEPT_GENS) * SHARD_MAX_LISTEN + listener index. */
+enum { UD_TIMER = 2, UD_EVENT = 3, UD_BLOCK_TIMER = 4, UD_ACCEPT = 16 };
+#define UD_ACCEPT_GENS 16
+#define UD_ACCEPT_END (UD_ACCEPT + UD_ACCEPT_GENS * SHARD_MAX_LISTEN)
 #define UD_TAG_RECV 1
 #define UD_TAG_SEND 2
 #define UD_TAG_BLOB 3
@@ -254,19 +262,67 @@ bool shard_make_room(struct shard *sh)
 	return true;
 }
 
+void shard_count_error(void *arg, const char *code, size_t len)
+{
+	struct shard *sh = arg;
+	struct err_stat *e;
+
+	sh->stats.errors++;
+	if (len >= ERRSTAT_CODE_MAX)
+		len = ERRSTAT_CODE_MAX - 1;
+	for (int i = 0; i < sh->nerrstats; i++) {
+		e = &sh->errstats[i];
+		if (!strncmp(e->code, code, len) && e->code[len] == '\0') {
+			e->count++;
+			return;
+		}
+	}
+	if (sh->nerrstats == ERRSTAT_MAX)
+		return;
+	e = &sh->errstats[sh->nerrstats++];
+	memcpy(e->code, code, len);
+	e->code[len] = '\0';
+	e->count = 1;
+}
+
+void shard_reset_stats(struct shard *sh)
+{
+	memset(&sh->stats, 0, sizeof(sh->stats));
+	memset(&sh->kstats, 0, sizeof(sh->kstats));
+	memset(sh->cmdstats, 0, sizeof(*sh->cmdstats) * (size_t)cmd_count_all());
+	sh->nerrstats = 0;
+	for (int id = 0; id < cmd_count_all(); id++) {
+		mem_free(sh->lat[id]);
+		sh->lat[id] = NULL;
+	}
+}
+
+void shard_free_stats(struct shard *sh)
+{
+	shard_reset_stats(sh);
+	mem_free(sh->cmdstats);
+	mem_free(sh->lat);
+	mem_free(sh->errstats);
+	sh->cmdstats = NULL;
+	sh->lat = NULL;
+	sh->errstats = NULL;
+}
+
 void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, int argc,
 		const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags,
 		struct sbuf *out, struct exec_result *res)
 {
-	struct resp_w w = { .b = out, .proto = proto, .nerr = 0 };
+	struct resp_w w = { .b = out, .proto = proto, .nerr = 0,
+			    .on_error = shard_count_error, .err_arg = sh };
 	struct cmd_ctx ctx = {
 		.sh = sh, .cl = cl, .cmd = cmd, .argc = argc, .argv = argv,
 		.dbid = dbid, .flags = ctxflags, .w = &w, .dirty = 0,
 	};
-	struct cmd_stat *cs = &sh->cmdstats[cmd_id(cmd)];
+	int id = cmd_id(cmd);
+	struct cmd_stat *cs = &sh->cmdstats[id];
 	struct blob_prog *prog;
 	size_t before;
-	uint64_t t0;
+	uint64_t t0, spent;
 
 	if (res) {
 		res->blocked = false;
@@ -275,7 +331,6 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 	if ((cmd->flags & CMD_DENYOOM) && !shard_make_room(sh)) {
 		resp_w_error(&w, "-OOM command not allowed when used memory > 'maxmemory'.");
 		cs->rejected++;
-		sh->stats.errors++;
 		return;
 	}
 	t0 = util_cycles();
@@ -287,12 +342,17 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 		res->prog = prog;
 	else
 		ASSERT(!prog);	/* nested (EXEC): the outer call collects the holes */
-	cs->cycles += util_cycles() - t0;
+	spent = util_cycles() - t0;
+	cs->cycles += spent;
 	cs->calls++;
 	if (w.nerr)
 		cs->failed++;
+	if (cfg.latency_tracking) {
+		if (!sh->lat[id])
+			sh->lat[id] = mem_calloc(1, sizeof(*sh->lat[id]));
+		lathist_record(sh->lat[id], spent * 1000 / util_cycles_per_us);
+	}
 	sh->stats.commands++;
-	sh->stats.errors += w.nerr;
 	sh->stats.dirty += ctx.dirty;
 	if (ctx.flags & CTX_BLOCKED) {
 		ASSERT(res);	/* only callers that can park a waiter run blocking commands */
@@ -543,14 +603,241 @@ static void shard_free_batches(struct shard *sh)
 	}
 }
 
+/* --- listening sockets --- */
+
+/*
+ * Every shard has its own listening socket for each bind address, all on
+ * the same port with SO_REUSEPORT, so the kernel deals new connections out
+ * to the shards. CONFIG SET port / bind opens a new set for every shard
+ * while the shards are parked, and each shard swaps it in at the top of its
+ * next loop turn (shard_relisten): it cancels the accepts of its old
+ * sockets, closes them and arms accepts on the new ones. An accept's
+ * user_data carries the generation of its set, so a completion of an old
+ * socket is never mistaken for one of the new set at the same index.
+ *
+ * listen_bind / listen_port: what the shards listen on, or will once their
+ * pending set is in. Written at start and by the coordinator of CONFIG SET.
+ */
+static char *listen_bind;
+static int listen_port;
+
+/* A listening socket for one address; returns the fd or -errno. */
+static int listen_on(const char *addr, int port)
+{
+	struct addrinfo hints, *res, *ai;
+	char portstr[16];
+	int fd = -EADDRNOTAVAIL, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (!strcmp(addr, "*"))
+		addr = "0.0.0.0";
+	rc = getaddrinfo(addr, portstr, &hints, &res);
+	if (rc)
+		return -EINVAL;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			fd = -errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, cfg.tcp_backlog) == 0)
+			break;
+		rc = -errno;
+		close(fd);
+		fd = rc;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/*
+ * Appends, for every shard s, one socket per address of bind on port to
+ * sets[s][n[s] ..], marking each in tlsf[s] as a tls-port listener or not. A
+ * '-' before an address makes it optional, as in Redis. port 0 opens
+ * nothing. Returns 0, or -1 (logged) with every socket this call opened
+ * closed: a required address failed, or no address at all could be used.
+ */
+static int listen_open(const char *bind, int port, bool tls, int (*sets)[SHARD_MAX_LISTEN],
+		       bool (*tlsf)[SHARD_MAX_LISTEN], int *n)
+{
+	char *copy, *tok, *save = NULL;
+	int opened = 0, addrs = 0, base[MAX_SHARDS];
+
+	if (port == 0)
+		return 0;
+	for (int s = 0; s < srv.nshards; s++)
+		base[s] = n[s];
+	copy = mem_strndup(bind, strlen(bind));
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		bool optional = tok[0] == '-';
+		const char *addr = optional ? tok + 1 : tok;
+		bool ok = true;
+
+		addrs++;
+		for (int s = 0; s < srv.nshards; s++) {
+			int fd;
+
+			if (n[s] == SHARD_MAX_LISTEN) {
+				log_warning("Too many listening sockets: at most %d addresses and ports",
+					    SHARD_MAX_LISTEN);
+				ok = false;
+				break;
+			}
+			fd = listen_on(addr, port);
+			if (fd < 0) {
+				if (!optional)
+					log_warning("Could not create server %s listening socket %s:%d: %s",
+						    tls ? "TLS" : "TCP", addr, port, strerror(-fd));
+				ok = false;
+				break;
+			}
+			tlsf[s][n[s]] = tls;
+			sets[s][n[s]++] = fd;
+		}
+		if (!ok) {
+			/* Undo the partial set for this address. */
+			for (int s = 0; s < srv.nshards; s++)
+				if (n[s] > base[s] + opened)
+					close(sets[s][--n[s]]);
+			if (!optional)
+				goto fail;
+			continue;
+		}
+		opened++;
+	}
+	if (addrs && !opened)
+		goto fail;	/* bind "" listens nowhere, as Redis allows */
+	mem_free(copy);
+	return 0;
+fail:
+	for (int s = 0; s < srv.nshards; s++)
+		while (n[s] > base[s])
+			close(sets[s][--n[s]]);
+	mem_free(copy);
+	return -1;
+}
+
+/* The plain port and the TLS port on every bind address, into sets. */
+static int listen_open_all(int (*sets)[SHARD_MAX_LISTEN], bool (*tlsf)[SHARD_MAX_LISTEN],
+			   int *n)
+{
+	for (int s = 0; s < srv.nshards; s++)
+		n[s] = 0;
+	/* SO_REUSEPORT would let both bind one port and share its clients. */
+	if (cfg.port && cfg.port == cfg.tls_port) {
+		log_warning("port and tls-port are both %d: they must differ.", cfg.port);
+		return -1;
+	}
+	if (listen_open(cfg.bind, cfg.port, false, sets, tlsf, n) < 0) {
+		log_warning("Failed listening on port %d (tcp), aborting.", cfg.port);
+		return -1;
+	}
+	if (listen_open(cfg.bind, cfg.tls_port, true, sets, tlsf, n) < 0) {
+		log_warning("Failed listening on port %d (tls), aborting.", cfg.tls_port);
+		for (int s = 0; s < srv.nshards; s++)
+			while (n[s])
+				close(sets[s][--n[s]]);
+		return -1;
+	}
+	return 0;
+}
+
+int shard_listen_start(void)
+{
+	static int sets[MAX_SHARDS][SHARD_MAX_LISTEN];
+	static bool tlsf[MAX_SHARDS][SHARD_MAX_LISTEN];
+	int n[MAX_SHARDS];
+
+	if (listen_open_all(sets, tlsf, n) < 0)
+		return -1;
+	for (int s = 0; s < srv.nshards; s++) {
+		memcpy(srv.shards[s].listen_fds, sets[s], sizeof(sets[s]));
+		memcpy(srv.shards[s].listen_tls, tlsf[s], sizeof(tlsf[s]));
+		srv.shards[s].nlisten = n[s];
+	}
+	listen_bind = mem_strndup(cfg.bind, strlen(cfg.bind));
+	listen_port = cfg.port;
+	return 0;
+}
+
+int shard_listen_change(char *reason, size_t cap, const char *failure)
+{
+	static int sets[MAX_SHARDS][SHARD_MAX_LISTEN];
+	static bool tlsf[MAX_SHARDS][SHARD_MAX_LISTEN];
+	int n[MAX_SHARDS];
+
+	/* Loading the config file (nothing listens yet), or no change. */
+	if (!srv.shards || !listen_bind)
+		return 0;
+	if (listen_port == cfg.port && !strcmp(listen_bind, cfg.bind))
+		return 0;
+	if (listen_open_all(sets, tlsf, n) < 0) {
+		snprintf(reason, cap, "%s", failure);
+		return -1;
+	}
+	for (int s = 0; s < srv.nshards; s++) {
+		struct shard *sh = &srv.shards[s];
+
+		/* A set opened earlier and never swapped in is dropped. */
+		if (sh->relisten)
+			for (int i = 0; i < sh->new_nlisten; i++)
+				close(sh->new_listen_fds[i]);
+		memcpy(sh->new_listen_fds, sets[s], sizeof(sets[s]));
+		memcpy(sh->new_listen_tls, tlsf[s], sizeof(tlsf[s]));
+		sh->new_nlisten = n[s];
+		sh->relisten = true;
+	}
+	mem_free(listen_bind);
+	listen_bind = mem_strndup(cfg.bind, strlen(cfg.bind));
+	listen_port = cfg.port;
+	log_notice("Listening on port %d of '%s' from now on", listen_port, listen_bind);
+	return 0;
+}
+
 /* --- ring operations of the shard itself --- */
+
+static uint64_t accept_ud(const struct shard *sh, int i)
+{
+	return UD_ACCEPT + (uint64_t)(sh->listen_gen % UD_ACCEPT_GENS) * SHARD_MAX_LISTEN +
+	       (uint64_t)i;
+}
 
 static void shard_arm_accept(struct shard *sh, int i)
 {
 	struct io_uring_sqe *sqe = shard_sqe(sh);
 
 	io_uring_prep_multishot_accept(sqe, sh->listen_fds[i], NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, UD_ACCEPT + (uint64_t)i);
+	io_uring_sqe_set_data64(sqe, accept_ud(sh, i));
+}
+
+/* Swaps in the listening set CONFIG SET opened (see above). A connection an
+ * old socket accepted before the cancel took effect is still served. */
+static void shard_relisten(struct shard *sh)
+{
+	for (int i = 0; i < sh->nlisten; i++) {
+		struct io_uring_sqe *sqe = shard_sqe(sh);
+
+		io_uring_prep_cancel64(sqe, accept_ud(sh, i), 0);
+		io_uring_sqe_set_data64(sqe, 0);
+		close(sh->listen_fds[i]);
+	}
+	memcpy(sh->listen_fds, sh->new_listen_fds, sizeof(sh->listen_fds));
+	memcpy(sh->listen_tls, sh->new_listen_tls, sizeof(sh->listen_tls));
+	sh->nlisten = sh->new_nlisten;
+	sh->new_nlisten = 0;
+	sh->relisten = false;
+	sh->listen_gen++;
+	for (int i = 0; i < sh->nlisten; i++)
+		shard_arm_accept(sh, i);
 }
 
 static void shard_arm_timer(struct shard *sh)
@@ -603,12 +890,15 @@ static void shard_refuse(struct shard *sh, int fd, const char *msg)
 	close(fd);
 }
 
-static void shard_on_accept(struct shard *sh, int i, struct io_uring_cqe *cqe)
+static void shard_on_accept(struct shard *sh, uint64_t ud, struct io_uring_cqe *cqe)
 {
-	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&srv.stop))
+	int i = (int)((ud - UD_ACCEPT) % SHARD_MAX_LISTEN);
+	bool current = (ud - UD_ACCEPT) / SHARD_MAX_LISTEN == sh->listen_gen % UD_ACCEPT_GENS;
+
+	if (current && !(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&srv.stop))
 		shard_arm_accept(sh, i);
 	if (cqe->res < 0) {
-		if (cqe->res != -ECANCELED)
+		if (current && cqe->res != -ECANCELED)
 			log_warning("Accepting client connection: %s", strerror(-cqe->res));
 		return;
 	}
@@ -679,8 +969,8 @@ static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
 
-	if (ud >= UD_ACCEPT && ud < UD_ACCEPT + SHARD_MAX_LISTEN) {
-		shard_on_accept(sh, (int)(ud - UD_ACCEPT), cqe);
+	if (ud >= UD_ACCEPT && ud < UD_ACCEPT_END) {
+		shard_on_accept(sh, ud, cqe);
 		return;
 	}
 	switch (ud) {
@@ -723,6 +1013,8 @@ int shard_setup(struct shard *sh, int id)
 		sh->dbs[i].owner = id;
 	}
 	sh->cmdstats = mem_calloc((size_t)cmd_count_all(), sizeof(*sh->cmdstats));
+	sh->lat = mem_calloc((size_t)cmd_count_all(), sizeof(*sh->lat));
+	sh->errstats = mem_calloc(ERRSTAT_MAX, sizeof(*sh->errstats));
 	return 0;
 }
 
@@ -766,6 +1058,8 @@ void *shard_main(void *arg)
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 
+		if (sh->relisten)
+			shard_relisten(sh);
 		atomic_store(&sh->sleeping, 1);
 		if (atomic_load(&sh->inbox) || atomic_load(&sh->park_req) || blob_pending(sh)) {
 			atomic_store(&sh->sleeping, 0);
@@ -801,6 +1095,9 @@ void *shard_main(void *arg)
 		{ shard_check_park(sh); spin_wait(&spins); }
 	for (int i = 0; i < sh->nlisten; i++)
 		close(sh->listen_fds[i]);
+	if (sh->relisten)
+		for (int i = 0; i < sh->new_nlisten; i++)
+			close(sh->new_listen_fds[i]);
 	io_uring_queue_exit(&sh->ring);	/* cancels every operation in flight */
 	client_close_all(sh);
 	client_free_segs(sh);

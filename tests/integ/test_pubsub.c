@@ -1,5 +1,6 @@
 /*
- * test_pubsub.c - SUBSCRIBE, PSUBSCRIBE, their UN- forms, PUBLISH, PUBSUB.
+ * test_pubsub.c - SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, their UN- forms, PUBLISH,
+ * SPUBLISH, PUBSUB.
  *
  * The server is started with "--shards N", N from STRATA_TEST_SHARDS
  * (default 2; dropped for redis-server). Subscribers are plain connections,
@@ -213,6 +214,38 @@ static void test_patterns(redisContext *sub, redisContext *pub)
 	expect_reply(next_reply(sub), "['pmessage','ps:[ab]x','ps:bx','4']", "pmessage 4");
 	expect_reply(cmd(sub, "PING"), "['pong','']", "nothing else was delivered before the pong");
 	expect_status(cmd(sub, "RESET"), "RESET", "RESET");
+}
+
+/* Shard channels: their own namespace, reached only by SPUBLISH, counted
+ * apart from channels and patterns in the replies. */
+static void test_shard_channels(redisContext *sub, redisContext *pub)
+{
+	expect_reply(cmd(sub, "SUBSCRIBE ps:s"), "['subscribe','ps:s',1]", "SUBSCRIBE ps:s");
+	expect_reply(cmd(sub, "SSUBSCRIBE ps:s ps:t"), "['ssubscribe','ps:s',1]",
+		     "SSUBSCRIBE counts shard channels alone");
+	expect_reply(next_reply(sub), "['ssubscribe','ps:t',2]", "the second confirmation");
+	expect_err(cmd(sub, "GET ps:key"), "ERR Can't execute 'get': " CTX_ERR,
+		   "GET in the RESP2 subscribed context");
+	expect_int(cmd(pub, "SPUBLISH ps:s hi"), 1, "SPUBLISH reaches the shard subscriber only");
+	expect_reply(next_reply(sub), "['smessage','ps:s','hi']", "the subscriber gets an smessage");
+	expect_int(cmd(pub, "PUBLISH ps:s ho"), 1, "PUBLISH reaches the channel subscriber only");
+	expect_reply(next_reply(sub), "['message','ps:s','ho']", "the subscriber gets a message");
+	expect_reply(cmd(pub, "PUBSUB SHARDCHANNELS ps:[s]"), "['ps:s']",
+		     "PUBSUB SHARDCHANNELS lists the shard channels matching a pattern");
+	expect_reply(cmd(pub, "PUBSUB SHARDNUMSUB ps:s ps:x"), "['ps:s',1,'ps:x',0]",
+		     "PUBSUB SHARDNUMSUB");
+	expect_reply(cmd(pub, "PUBSUB CHANNELS ps:*"), "['ps:s']",
+		     "PUBSUB CHANNELS does not list shard channels");
+	expect_reply(cmd(sub, "SUNSUBSCRIBE ps:t"), "['sunsubscribe','ps:t',1]", "SUNSUBSCRIBE ps:t");
+	expect_reply(cmd(sub, "SUNSUBSCRIBE"), "['sunsubscribe','ps:s',0]",
+		     "SUNSUBSCRIBE without arguments drops the last shard channel");
+	expect_reply(cmd(sub, "SUNSUBSCRIBE"), "['sunsubscribe',(nil),0]",
+		     "SUNSUBSCRIBE with nothing subscribed");
+	expect_int(cmd(pub, "SPUBLISH ps:s gone"), 0, "SPUBLISH after SUNSUBSCRIBE is 0");
+	expect_reply(cmd(sub, "UNSUBSCRIBE"), "['unsubscribe','ps:s',0]", "UNSUBSCRIBE ps:s");
+	expect_reply(cmd(sub, "SSUBSCRIBE ps:r"), "['ssubscribe','ps:r',1]", "SSUBSCRIBE ps:r");
+	expect_status(cmd(sub, "RESET"), "RESET", "RESET drops shard channels too");
+	expect_int(cmd(pub, "SPUBLISH ps:r x"), 0, "nobody hears ps:r after RESET");
 }
 
 /* ---- PUBSUB and counts over several connections ---- */
@@ -664,6 +697,7 @@ int main(void)
 
 	test_subscribe_replies(sub, pub);
 	test_patterns(sub, pub);
+	test_shard_channels(sub, pub);
 	test_counts(pub);
 	test_introspection(pub);
 	test_resp3(pub);

@@ -10,9 +10,13 @@
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define ERR_SYNTAX "ERR syntax error"
 
@@ -493,6 +497,52 @@ static void test_info(redisContext *c)
 	run(c, "FLUSHALL");
 }
 
+/* INFO errorstats and latencystats, as Redis 7.0 shows them. */
+static void test_info_error_and_latency_stats(redisContext *c)
+{
+	char buf[256], *s;
+
+	expect_status(cmd(c, "CONFIG RESETSTAT"), "OK", "CONFIG RESETSTAT");
+	s = info_text(c, NULL);
+	check(s && strstr(s, "\r\n# Errorstats\r\n"), "INFO without arguments has # Errorstats");
+	free(s);
+	check(!harness_info_field(c, "errorstats", "errorstat_ERR", buf, sizeof(buf)),
+	      "no errorstat_ERR after CONFIG RESETSTAT");
+	expect_err(cmd(c, "NOSUCHCOMMAND"),
+		   "ERR unknown command 'NOSUCHCOMMAND', with args beginning with: ",
+		   "an unknown command");
+	expect_status(cmd(c, "SET srv:e v"), "OK", "SET a string");
+	expect_err(cmd(c, "LPUSH srv:e x"),
+		   "WRONGTYPE Operation against a key holding the wrong kind of value", "LPUSH on it");
+	expect_err(cmd(c, "LPUSH srv:e"), "ERR wrong number of arguments for 'lpush' command",
+		   "LPUSH without a value");
+	check(harness_info_field(c, "errorstats", "errorstat_ERR", buf, sizeof(buf)) &&
+	      !strcmp(buf, "count=2"), "errorstat_ERR:count=2 (got %s)", buf);
+	check(harness_info_field(c, "errorstats", "errorstat_WRONGTYPE", buf, sizeof(buf)) &&
+	      !strcmp(buf, "count=1"), "errorstat_WRONGTYPE:count=1 (got %s)", buf);
+	check_int(harness_info_int(c, "stats", "total_error_replies"), 3, "total_error_replies");
+	check(harness_info_field(c, "commandstats", "cmdstat_lpush", buf, sizeof(buf)) &&
+	      strstr(buf, ",rejected_calls=1,failed_calls=1"),
+	      "cmdstat_lpush counts the arity error as rejected, WRONGTYPE as failed (got %s)", buf);
+
+	check(harness_info_field(c, "latencystats", "latency_percentiles_usec_set", buf, sizeof(buf)) &&
+	      !strncmp(buf, "p50=", 4) && strstr(buf, ",p99=") && strstr(buf, ",p99.9="),
+	      "latency_percentiles_usec_set:p50=...,p99=...,p99.9=... (got %s)", buf);
+	check(harness_config_set(c, "latency-tracking-info-percentiles", "0 100"),
+	      "CONFIG SET latency-tracking-info-percentiles 0 100");
+	check(harness_info_field(c, "latencystats", "latency_percentiles_usec_set", buf, sizeof(buf)) &&
+	      !strncmp(buf, "p0=", 3) && strstr(buf, ",p100="),
+	      "the percentiles shown follow the setting (got %s)", buf);
+	check(harness_config_set(c, "latency-tracking-info-percentiles", "50 99 99.9"), "put it back");
+	s = info_text(c, NULL);
+	check(s && !strstr(s, "# Latencystats"), "INFO without arguments leaves out latencystats");
+	free(s);
+	run(c, "DEL srv:e");
+	expect_status(cmd(c, "CONFIG RESETSTAT"), "OK", "CONFIG RESETSTAT");
+	check(!harness_info_field(c, "latencystats", "latency_percentiles_usec_set", buf, sizeof(buf)),
+	      "CONFIG RESETSTAT drops the histograms");
+}
+
 /* Whether array a holds a status or string equal to s. */
 static bool array_has(const redisReply *a, const char *s)
 {
@@ -616,6 +666,75 @@ static void test_time_dbsize_memory_lastsave(redisContext *c)
 		   "MEMORY USAGE without a key");
 	expect_int_range(cmd(c, "LASTSAVE"), 0, now + 5, "LASTSAVE is a Unix time");
 	run(c, "FLUSHALL");
+}
+
+/* A loopback TCP port no socket uses now (bind to port 0, then close). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* CONFIG SET port and bind at run time, as Redis 7.0 does them: the server
+ * listens anew, or answers an error and keeps listening where it was. */
+static void test_config_set_listeners(redisContext *c)
+{
+	struct harness_server moved = *srv;
+	int port = free_port(), busy;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	redisContext *c2;
+	char portstr[16];
+
+	if (srv->external) {
+		harness_diag("CONFIG SET port skipped: external server");
+		return;
+	}
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	check(port > 0 && harness_config_set(c, "port", portstr), "CONFIG SET port %d", port);
+	moved.port = port;
+	c2 = harness_try_connect(&moved);
+	check(c2 != NULL, "a client connects on the new port");
+	if (c2) {
+		expect_status(cmd(c2, "PING"), "PONG", "and is served");
+		redisFree(c2);
+	}
+	expect_status(cmd(c, "PING"), "PONG", "a client connected before stays");
+	check_int(harness_info_int(c, "server", "tcp_port"), port, "INFO server tcp_port follows");
+
+	/* A port some other socket listens on, without SO_REUSEPORT. */
+	busy = socket(AF_INET, SOCK_STREAM, 0);
+	if (busy >= 0 && bind(busy, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(busy, 1) == 0 &&
+	    getsockname(busy, (struct sockaddr *)&a, &len) == 0) {
+		snprintf(portstr, sizeof(portstr), "%d", ntohs(a.sin_port));
+		expect_err(cmd(c, "CONFIG SET port %s", portstr),
+			   "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen "
+			   "on this port. Check server logs.", "CONFIG SET port of a port in use");
+	}
+	if (busy >= 0)
+		close(busy);
+	expect_err(cmd(c, "CONFIG SET bind 999.999.999.999"),
+		   "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to "
+		   "specified addresses.", "CONFIG SET bind of an address that does not parse");
+	c2 = harness_try_connect(&moved);
+	check(c2 != NULL, "the server still listens on the port it had");
+	if (c2)
+		redisFree(c2);
+
+	snprintf(portstr, sizeof(portstr), "%d", srv->port);
+	check(harness_config_set(c, "port", portstr), "CONFIG SET port back to %d", srv->port);
+	c2 = harness_try_connect(srv);
+	check(c2 != NULL, "a client connects on the first port again");
+	if (c2)
+		redisFree(c2);
 }
 
 static void test_config(redisContext *c)
@@ -762,9 +881,11 @@ int main(void)
 	test_client_kill(c);
 	test_client_no_evict_reply(c);
 	test_info(c);
+	test_info_error_and_latency_stats(c);
 	test_command(c);
 	test_time_dbsize_memory_lastsave(c);
 	test_config(c);
+	test_config_set_listeners(c);
 	test_errors(c);
 	test_quit_reset(c);
 	test_shutdown();

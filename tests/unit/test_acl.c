@@ -159,6 +159,25 @@ static bool auth(const char *name, const char *pass)
 	return acl_authenticate(name, strlen(name), pass, strlen(pass)) != NULL;
 }
 
+/* acl_config_user_add of a "user" line without its first word; returns the
+ * error text (static) or NULL. */
+static const char *config_user(const char *line)
+{
+	static char msg[1024];
+	static char buf[4096];
+	char *words[64], *err = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *p = strtok(buf, " "); p && n < 64; p = strtok(NULL, " "))
+		words[n++] = p;
+	if (acl_config_user_add(n, words, &err) == 0)
+		return NULL;
+	snprintf(msg, sizeof(msg), "%s", err);
+	mem_free(err);
+	return msg;
+}
+
 /* ---- the default user ---- */
 
 static void test_default_user_is_open(void **state)
@@ -174,12 +193,12 @@ static void test_default_user_is_open(void **state)
 static void test_requirepass_sets_default_password(void **state)
 {
 	(void)state;
-	acl_set_requirepass("pw");
+	acl_set_requirepass("pw", 2);
 	assert_describe("default", "on #" PW_HASH " ~* &* +@all");
 	assert_true(acl_default_needs_auth());
 	assert_true(auth("default", "pw"));
 	assert_false(auth("default", "pW"));
-	acl_set_requirepass("");
+	acl_set_requirepass("", 0);
 	assert_describe("default", "on nopass ~* &* +@all");
 	assert_false(acl_default_needs_auth());
 }
@@ -488,6 +507,20 @@ static void test_first_arg_permission(void **state)
 	assert_refused("a", "select 0", ACL_DENIED_CMD, -1);
 }
 
+/* DEBUG is one command, as in Redis 7.0: "+debug|x" allows it by first
+ * argument, whatever x is. */
+static void test_debug_is_allowed_by_first_argument(void **state)
+{
+	(void)state;
+	setuser_ok("d", "-@all +debug|object ~*");
+	assert_allowed("d", "debug object k");
+	assert_refused("d", "debug segfault", ACL_DENIED_CMD, -1);
+	setuser_ok("d", "+debug|anything");
+	assert_describe("d", "off ~* resetchannels -@all +debug|object +debug|anything");
+	setuser_ok("d", "reset +@all ~* -debug +debug|digest");
+	assert_describe("d", "off sanitize-payload ~* resetchannels +@all -debug +debug|digest");
+}
+
 static void test_no_auth_commands_always_allowed(void **state)
 {
 	(void)state;
@@ -516,6 +549,27 @@ static void test_channels(void **state)
 	assert_false(acl_channel_allowed(user("ps"), "news.x", 6, true));
 	setuser_ok("all", "+@all allchannels");
 	assert_allowed("all", "psubscribe *");
+}
+
+static void test_pubsub_default_allchannels_gives_new_users_every_channel(void **state)
+{
+	(void)state;
+	setuser_ok("before", "on");
+	cfg.acl_pubsub_default = ACL_PUBSUB_ALLCHANNELS;
+	setuser_ok("after", "on");
+	assert_describe("after", "on &* -@all");
+	/* users that exist keep their channels */
+	assert_describe("before", "on resetchannels -@all");
+	/* a pattern after every channel is refused, as in Redis */
+	assert_string_equal(setuser("fresh", "&news"),
+			    "Error in ACL SETUSER modifier '&news': Adding a pattern after the * "
+			    "pattern (or the 'allchannels' flag) is not valid and does not have any "
+			    "effect. Try 'resetchannels' to start with an empty list of channels");
+	setuser_ok("before", "reset");
+	assert_describe("before", "off sanitize-payload &* -@all");
+	cfg.acl_pubsub_default = ACL_PUBSUB_RESETCHANNELS;
+	setuser_ok("after", "reset");
+	assert_describe("after", "off sanitize-payload resetchannels -@all");
 }
 
 static void test_command_checked_before_keys(void **state)
@@ -717,6 +771,107 @@ static void test_hold_default_survives_free_all(void **state)
 	assert_non_null(acl_default_user());
 }
 
+/* ---- ACL LOG ---- */
+
+/* The ACL LOG reply of up to count entries, as RESP2 text. */
+static char *log_reply(long long count)
+{
+	static char text[8192];
+	struct sbuf b = { 0 };
+	struct resp_w w = { .b = &b, .proto = RESP2 };
+
+	acl_log_write(&w, count);
+	snprintf(text, sizeof(text), "%.*s", (int)b.len, b.p);
+	sbuf_free(&b);
+	return text;
+}
+
+static void log_add(int reason, const char *user, const char *object)
+{
+	acl_log_add(reason, ACL_LOG_TOPLEVEL, user, strlen(user), object, strlen(object), "id=1", 4);
+}
+
+static void test_log_folds_like_events(void **state)
+{
+	(void)state;
+	assert_string_equal(log_reply(10), "*0\r\n");
+	log_add(ACL_DENIED_CMD, "bob", "get");
+	log_add(ACL_DENIED_CMD, "bob", "get");
+	log_add(ACL_DENIED_KEY, "bob", "k1");
+	log_add(ACL_DENIED_CMD, "bob", "get");
+	/* newest first: the folded entry moved back to the head */
+	assert_non_null(strstr(log_reply(10), "*2\r\n*14\r\n$5\r\ncount\r\n:3\r\n$6\r\nreason\r\n"
+					     "$7\r\ncommand\r\n$7\r\ncontext\r\n$8\r\ntoplevel\r\n"
+					     "$6\r\nobject\r\n$3\r\nget\r\n$8\r\nusername\r\n$3\r\nbob\r\n"));
+	assert_non_null(strstr(log_reply(1), "*1\r\n"));
+	acl_log_add(ACL_DENIED_AUTH, ACL_LOG_MULTI, "eve", 3, "AUTH", 4, "id=2", 4);
+	assert_non_null(strstr(log_reply(1), ":1\r\n$6\r\nreason\r\n$4\r\nauth\r\n$7\r\ncontext"
+					    "\r\n$5\r\nmulti\r\n$6\r\nobject\r\n$4\r\nAUTH\r\n"));
+	acl_log_reset();
+	assert_string_equal(log_reply(10), "*0\r\n");
+}
+
+static void test_log_keeps_acllog_max_len_entries(void **state)
+{
+	char key[16];
+
+	(void)state;
+	cfg.acllog_max_len = 3;
+	for (int i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "obj:%d", i);
+		log_add(ACL_DENIED_KEY, "bob", key);
+	}
+	assert_non_null(strstr(log_reply(100), "*3\r\n"));
+	assert_non_null(strstr(log_reply(100), "obj:9"));
+	assert_null(strstr(log_reply(100), "obj:6"));
+	assert_string_equal(log_reply(-1), "*0\r\n");
+	cfg.acllog_max_len = 128;
+}
+
+/* ---- users declared in the config file ---- */
+
+static void test_config_users_are_created_at_load(void **state)
+{
+	char *err = NULL;
+
+	(void)state;
+	assert_null(config_user("alice on >pw ~app:* +get"));
+	assert_null(config_user("default on nopass ~* &* +@all -flushdb"));
+	assert_null(acl_user_lookup("alice", 5));
+	assert_int_equal(acl_config_user_count(), 2);
+	assert_int_equal(acl_config_users_load(&err), 0);
+	assert_int_equal(acl_config_user_count(), 0);
+	assert_describe("alice", "on #" PW_HASH " ~app:* resetchannels -@all +get");
+	/* the default user's line replaces its rules */
+	assert_describe("default", "on nopass sanitize-payload ~* &* +@all -flushdb");
+	assert_ptr_equal(acl_default_user(), user("default"));
+}
+
+static void test_config_user_declared_twice_is_refused(void **state)
+{
+	(void)state;
+	assert_null(config_user("foo on"));
+	assert_string_equal(config_user("foo off"),
+			    "Error in user declaration 'foo': Duplicate user found. A user can "
+			    "only be defined once in config files");
+	assert_null(config_user("default on nopass"));
+	assert_string_equal(config_user("default"),
+			    "Error in user declaration 'default': Duplicate user found. A user "
+			    "can only be defined once in config files");
+}
+
+static void test_config_user_bad_rule_is_refused_at_once(void **state)
+{
+	(void)state;
+	assert_string_equal(config_user("foo on +nosuchcommand"),
+			    "Error in user declaration '+nosuchcommand': Unknown command or "
+			    "category name in ACL");
+	assert_string_equal(config_user("foo #abc"),
+			    "Error in user declaration '#abc': The password hash must be exactly "
+			    "64 characters and contain only lowercase hexadecimal characters");
+	assert_int_equal(acl_config_user_count(), 0);
+}
+
 /* ---- the ACL file ---- */
 
 static char *write_tmp(const char *text)
@@ -761,7 +916,7 @@ static void test_load_file_without_default_opens_default(void **state)
 	char *path, *err = NULL;
 
 	(void)state;
-	acl_set_requirepass("pw");
+	acl_set_requirepass("pw", 2);
 	path = write_tmp("user alice on\n");
 	assert_int_equal(acl_load_file(path, &err), 0);
 	assert_describe("default", "on nopass ~* &* +@all");
@@ -869,8 +1024,10 @@ int main(void)
 		T(test_key_patterns_are_globs_and_case_sensitive),
 		T(test_subcommand_permission),
 		T(test_first_arg_permission),
+		T(test_debug_is_allowed_by_first_argument),
 		T(test_no_auth_commands_always_allowed),
 		T(test_channels),
+		T(test_pubsub_default_allchannels_gives_new_users_every_channel),
 		T(test_command_checked_before_keys),
 		T(test_null_user_is_unrestricted),
 		T(test_denied_messages),
@@ -884,6 +1041,11 @@ int main(void)
 		T(test_getuser_empty_user),
 		T(test_deluser_keeps_held_user_alive),
 		T(test_hold_default_survives_free_all),
+		T(test_log_folds_like_events),
+		T(test_log_keeps_acllog_max_len_entries),
+		T(test_config_users_are_created_at_load),
+		T(test_config_user_declared_twice_is_refused),
+		T(test_config_user_bad_rule_is_refused_at_once),
 		T(test_load_file),
 		T(test_load_file_without_default_opens_default),
 		T(test_load_file_errors_change_nothing),

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "cfg.h"
 #include "log.h"
 #include "mem.h"
@@ -751,7 +752,7 @@ static void test_set_error_immutable_uses_given_name(void **state)
 static void test_set_error_every_immutable_refuses(void **state)
 {
 	static const char *const names[] = {
-		"bind", "port", "shards", "databases", "io-uring-entries", "dir", "pidfile",
+		"shards", "databases", "io-uring-entries", "dir", "pidfile", "always-show-logo",
 		"blob-block-size", "tcp-backlog", "daemonize", "set-proc-title",
 	};
 	char want[256];
@@ -878,13 +879,13 @@ static void test_set_error_duplicate_uses_given_name(void **state)
 
 static void test_set_error_first_problem_wins(void **state)
 {
-	const char *names[] = { "timeout", "port", "nosuch" };
+	const char *names[] = { "timeout", "shards", "nosuch" };
 	const char *values[] = { "5", "1", "1" };
 	char *err = NULL;
 
 	(void)state;
 	assert_int_equal(cfg_set_many(3, names, values, &err), -1);
-	assert_string_equal(err, "CONFIG SET failed (possibly related to argument 'port') - "
+	assert_string_equal(err, "CONFIG SET failed (possibly related to argument 'shards') - "
 			    "can't set immutable config");
 	assert_int_equal(cfg.timeout, 0);
 	mem_free(err);
@@ -930,12 +931,17 @@ struct collect {
 	int n;			/* calls */
 };
 
-static void collect_fn(const char *name, const char *value, void *arg)
+static void collect_fn(const char *name, const char *value, size_t vlen, void *arg)
 {
 	struct collect *c = arg;
 	size_t len = strlen(c->text);
 
-	snprintf(c->text + len, sizeof(c->text) - len, "%s=%s;", name, value);
+	/* NULs inside a value show as '0' */
+	snprintf(c->text + len, sizeof(c->text) - len, "%s=", name);
+	len = strlen(c->text);
+	for (size_t i = 0; i < vlen && len + 1 < sizeof(c->text); i++)
+		c->text[len++] = value[i] ? value[i] : '0';
+	snprintf(c->text + len, sizeof(c->text) - len, ";");
 	c->n++;
 }
 
@@ -949,13 +955,121 @@ static void test_get_glob_star(void **state)
 			    "maxmemory-samples=5;");
 }
 
+static void test_set_requirepass_keeps_nul_bytes(void **state)
+{
+	const char *names[] = { "requirepass", "logfile" };
+	const char *values[] = { "abc\0def", "x\0y" };
+	const size_t lens[] = { 7, 3 };
+	struct collect c = { .n = 0 };
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_set_many_len(2, names, values, lens, &err), 0);
+	assert_int_equal(cfg.requirepass_len, 7);
+	assert_memory_equal(cfg.requirepass, "abc\0def", 7);
+	cfg_get("requirepass", collect_fn, &c);
+	/* other strings end at the first NUL */
+	cfg_get("logfile", collect_fn, &c);
+	assert_string_equal(c.text, "requirepass=abc0def;logfile=x;");
+	assert_int_equal(cfg_set("requirepass", "", &err), 0);
+	assert_int_equal(cfg.requirepass_len, 0);
+	assert_int_equal(cfg_set("logfile", "", &err), 0);
+}
+
+static void test_set_latency_percentiles(void **state)
+{
+	struct collect c = { .n = 0 };
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cfg.nlatency_pcts, 3);
+	assert_int_equal(cfg_set("latency-tracking-info-percentiles", "0.0 50.0 100.0", &err), 0);
+	cfg_get("latency-tracking-info-percentiles", collect_fn, &c);
+	assert_string_equal(c.text, "latency-tracking-info-percentiles=0 50 100;");
+	assert_int_equal(cfg.nlatency_pcts, 3);
+	assert_true(cfg.latency_pcts[2] == 100.0);
+	assert_set_error("latency-tracking-info-percentiles", "10.0 50.0 a",
+			 "CONFIG SET failed (possibly related to argument "
+			 "'latency-tracking-info-percentiles') - Invalid latency-tracking-info-percentiles "
+			 "parameters");
+	assert_set_error("latency-tracking-info-percentiles", "10.0 50.0 101.0",
+			 "CONFIG SET failed (possibly related to argument "
+			 "'latency-tracking-info-percentiles') - latency-tracking-info-percentiles "
+			 "parameters should sit between [0.0,100.0]");
+	assert_int_equal(cfg.nlatency_pcts, 3);
+	assert_int_equal(cfg_set("latency-tracking-info-percentiles", "", &err), 0);
+	assert_int_equal(cfg.nlatency_pcts, 0);
+	assert_int_equal(cfg_set("latency-tracking-info-percentiles", "99.9", &err), 0);
+	assert_int_equal(cfg.nlatency_pcts, 1);
+}
+
+/* The whole file at path (static buffer). */
+static const char *read_back(const char *path)
+{
+	static char text[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+static void test_rewrite_keeps_the_file_and_writes_the_changes(void **state)
+{
+	const char *path = write_file("rewrite.conf",
+				      "# my settings\n"
+				      "port 7000\n"
+				      "\n"
+				      "maxmemory 1mb\n"
+				      "hash-max-ziplist-entries 100\n"
+				      "maxmemory 2000\n"
+				      "timeout 9\n"
+				      "user alice on nopass ~* +get\n");
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_load_file(path, &err), 0);
+	assert_int_equal(acl_config_users_load(&err), 0);
+	set_ok("maxmemory", "3mb");
+	set_ok("timeout", "0");
+	set_ok("requirepass", "a \"b");
+	set_ok("save", "");
+	set_ok("bind", "");
+	assert_int_equal(cfg_rewrite(path, &err), 0);
+	/* in place of the first line of each option, later ones dropped; an
+	 * option back at its default keeps its line; the rest appended */
+	assert_string_equal(read_back(path),
+			    "# my settings\n"
+			    "port 7000\n"
+			    "\n"
+			    "maxmemory 3mb\n"
+			    "hash-max-listpack-entries 100\n"
+			    "timeout 0\n"
+			    "user alice on nopass ~* resetchannels -@all +get\n"
+			    "# Generated by CONFIG REWRITE\n"
+			    "bind \"\"\n"
+			    "requirepass \"a \\\"b\"\n"
+			    "user default on #" "ec0ee011916498e8af18f31985dcc84c9ce0e366f0795735094cfb4011e15426"
+			    " ~* &* +@all\n");
+	/* and it loads back to the same values */
+	cfg_init_defaults();
+	assert_int_equal(cfg_load_file(path, &err), 0);
+	assert_get("maxmemory", "3145728");
+	assert_get("requirepass", "a \"b");
+	assert_get("bind", "");
+	acl_free_all();
+}
+
 static void test_get_glob_every_option(void **state)
 {
 	struct collect c = { .n = 0 };
 
 	(void)state;
 	cfg_get("*", collect_fn, &c);
-	assert_int_equal(c.n, 63);
+	assert_int_equal(c.n, 67);
 }
 
 static void test_get_glob_question_and_class(void **state)
@@ -1071,12 +1185,12 @@ struct snapshot {
 	int n;
 };
 
-static void snapshot_fn(const char *name, const char *value, void *arg)
+static void snapshot_fn(const char *name, const char *value, size_t vlen, void *arg)
 {
 	struct snapshot *s = arg;
 
 	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
-	snprintf(s->values[s->n], sizeof(s->values[0]), "%s", value);
+	snprintf(s->values[s->n], sizeof(s->values[0]), "%.*s", (int)vlen, value);
 	s->n++;
 }
 
@@ -1282,6 +1396,9 @@ int main(void)
 		T(test_set_many_rolls_back_on_bad_value),
 		T(test_set_many_rolls_back_on_failed_apply),
 		T(test_get_glob_star),
+		T(test_set_requirepass_keeps_nul_bytes),
+		T(test_set_latency_percentiles),
+		T(test_rewrite_keeps_the_file_and_writes_the_changes),
 		T(test_get_glob_every_option),
 		T(test_get_glob_question_and_class),
 		T(test_get_glob_is_case_insensitive),

@@ -152,6 +152,36 @@ static void error_counts_in_nerr(void **state)
 	wfx_done(&f);
 }
 
+static char seen_codes[256];
+
+static void record_code(void *arg, const char *code, size_t len)
+{
+	size_t n = strlen(seen_codes);
+
+	(*(int *)arg)++;
+	snprintf(seen_codes + n, sizeof(seen_codes) - n, "%.*s;", (int)len, code);
+}
+
+static void error_hook_gets_the_code(void **state)
+{
+	struct wfx f;
+	int calls = 0;
+
+	(void)state;
+	seen_codes[0] = '\0';
+	wfx_init(&f, RESP3);
+	f.w.on_error = record_code;
+	f.w.err_arg = &calls;
+	resp_w_error(&f.w, "unknown command");
+	resp_w_error(&f.w, "-WRONGTYPE Operation against a key");
+	resp_w_error(&f.w, "-NOAUTH");
+	resp_w_error(&f.w, "");
+	resp_w_errorf(&f.w, "-%s %d", "MOVED", 42);
+	assert_int_equal(calls, 5);
+	assert_string_equal(seen_codes, "ERR;WRONGTYPE;NOAUTH;ERR;MOVED;");
+	wfx_done(&f);
+}
+
 static void errorf_formats_then_prefixes(void **state)
 {
 	struct wfx f;
@@ -793,6 +823,7 @@ int main(void)
 		cmocka_unit_test(defer_set_and_push_in_resp3),
 		cmocka_unit_test(defer_nested_inner_ends_first),
 		cmocka_unit_test(defer_of_many_elements_moves_them_intact),
+		cmocka_unit_test(error_hook_gets_the_code),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
