@@ -211,6 +211,23 @@ int64_t harness_unix_ms(void);
 void harness_sleep_ms(int ms);
 
 /*
+ * Data directories a test manages itself (to restart a server on the same
+ * data: pass "--dir", dir as extra arguments; the last --dir wins, and the
+ * harness's own temp dir then only holds server.log).
+ *
+ * harness_remove_tree() removes dir and everything under it.
+ *
+ * harness_check_blob() runs strata-check-blob on the data dir of a stopped
+ * server: the binary named by STRATA_CHECK_BLOB_BIN (default
+ * "src/strata-check-blob"), as "BIN DIR [--deep] --quiet", for at most
+ * 120 s. It returns the tool's exit status (0 clean, 1 problems, 2 could not
+ * check), or -1 if the tool could not be run or did not exit (then out says
+ * why). Its stdout, cut to cap - 1 bytes, is copied NUL-terminated to out.
+ */
+void harness_remove_tree(const char *dir);
+int harness_check_blob(const char *dir, bool deep, char *out, size_t cap);
+
+/*
  * Raw connections, for what hiredis hides: inline commands, byte-at-a-time
  * requests, RESP3 replies, protocol errors and closed connections.
  */
