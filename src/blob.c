@@ -681,6 +681,7 @@ static void put_data(struct bshard *bs, struct blob_put *put, char *buf, uint64_
 	put->crc = blob_crc32c(put->crc, buf, n);
 	if (put->err || put->aborted) {
 		put_ack(bs, put, buf);
+		put_maybe_run(bs, put);	/* this may have been the last buffer */
 		return;
 	}
 	w = mem_calloc(1, sizeof(*w));
@@ -756,7 +757,11 @@ static void put_maybe_run(struct bshard *bs, struct blob_put *put)
 		put_free(bs, put);
 		return;
 	}
-	if (!put->has_req)
+	/* The command may arrive before the last of the bytes: when the key's
+	 * shard is the client's own, conn.c calls blob_put_exec() at once while
+	 * BM_PUT_BEGIN and BM_PUT_DATA still wait in the batch to this shard.
+	 * The put runs (and is freed) only after its last buffer came in. */
+	if (!put->has_req || put->received < put->len)
 		return;
 	if (cfg.blob_fsync == BLOB_FSYNC_ALWAYS && !put->err && !put->synced) {
 		put->sync_next = bs->sync_puts;

@@ -212,6 +212,75 @@ static void test_sizes(redisContext *c)
 	run(c, "DEL sz:65535 sz:65536 sz:1048576 sz:16777216");
 }
 
+/*
+ * Regression: upload_on_own_shard. A SET whose key belongs to the
+ * connection's own shard ran as soon as it was parsed, while its upload's
+ * BM_PUT_BEGIN and BM_PUT_DATA messages still waited in the batch to that
+ * same shard: the value was installed before its bytes were written, and the
+ * upload was freed under the writes that came next (a wrong value, then
+ * double frees and crashes). With one shard every key is the connection's
+ * own. The first rounds send SET, GET and PING in one write, so that the
+ * whole value is in the query buffer at once; the hiredis rounds let larger
+ * values arrive over several reads.
+ */
+static void test_upload_on_own_shard(void)
+{
+	static const char tail[] = "\r\n*2\r\n$3\r\nGET\r\n$5\r\nown:k\r\n*1\r\n$4\r\nPING\r\n";
+	struct harness_server *s;
+	struct harness_raw *raw;
+	redisContext *c;
+
+	if (srv->external) {
+		skip("external server", "SET of a large value on the connection's own shard");
+		return;
+	}
+	s = harness_server_start("--shards", "1");
+	raw = raw_connect(s);
+	for (int i = 0; i < 6; i++) {
+		size_t len = THRESHOLD + (size_t)i * 100003, n = 0, reqlen;
+		char *v = make_val(len, 900 + (uint64_t)i), *req, *want, *got;
+		int hl;
+
+		req = malloc(len + 256);
+		want = malloc(len + 64);
+		if (!req || !want)
+			harness_bail("out of memory");
+		hl = snprintf(req, 256, "*3\r\n$3\r\nSET\r\n$5\r\nown:k\r\n$%llu\r\n",
+			      (unsigned long long)len);
+		memcpy(req + hl, v, len);
+		reqlen = (size_t)hl + len;
+		memcpy(req + reqlen, tail, sizeof(tail) - 1);
+		reqlen += sizeof(tail) - 1;
+		hl = snprintf(want, 64, "$%llu\r\n", (unsigned long long)len);
+		memcpy(want + hl, v, len);
+		memcpy(want + hl + len, "\r\n", 2);
+		check(raw_send(raw, req, reqlen), "own shard: SET+GET+PING of %zu bytes sent in one write",
+		      len);
+		expect_raw_reply(raw, "+OK\r\n", "own shard: SET of %zu bytes is +OK", len);
+		got = raw_read_reply(raw, 10000, &n);
+		check(got && n == (size_t)hl + len + 2 && memcmp(got, want, n) == 0,
+		      "own shard: GET right after it returns the %zu bytes", len);
+		expect_raw_reply(raw, "+PONG\r\n", "own shard: PING after it");
+		free(got);
+		free(req);
+		free(want);
+		free(v);
+	}
+	raw_close(raw);
+	c = harness_connect(s);
+	for (int i = 0; i < 4; i++) {
+		size_t len = 5 * MIB + (size_t)i * 12345;
+		char *v = make_val(len, 950 + (uint64_t)i);
+
+		expect_status(cmd(c, "SET own:big %b", v, len), "OK", "own shard: SET of %zu bytes", len);
+		expect_val(cmd(c, "GET own:big"), v, len, "own shard: GET of %zu bytes", len);
+		free(v);
+	}
+	expect_status(cmd(c, "PING"), "PONG", "own shard: the server is still up");
+	redisFree(c);
+	harness_server_stop(s);
+}
+
 /* ---- ranges ---- */
 
 /* GETRANGE key s e must be v[from, to): hand-computed with Redis's rules. */
@@ -1384,6 +1453,7 @@ int main(void)
 	expect_status(cmd(c, "FLUSHALL"), "OK", "FLUSHALL before the tests");
 
 	test_sizes(c);
+	test_upload_on_own_shard();
 	test_getrange(c);
 	test_pipeline(c);
 	test_concurrent(c);
