@@ -1077,12 +1077,47 @@ static void alloc_serve(struct bshard *bs)
 	}
 }
 
+/*
+ * The size of f after a failed fallocate, on a block boundary. A failed
+ * fallocate may still have grown the file: ext4 keeps the blocks it managed
+ * to allocate before ENOSPC and moves the file size to their end, which need
+ * not be a multiple of the block. That space is taken (the caller grows the
+ * allocator over it) rather than lost to it, and a ragged tail is cut off.
+ * Metadata calls on an error path, so plain syscalls, not the ring.
+ */
+static uint64_t grow_failed_size(struct bfile *f)
+{
+	struct stat st;
+	uint64_t size;
+
+	if (fstat(f->fd, &st) < 0)
+		return f->size;
+	size = (uint64_t)st.st_size / bblock * bblock;
+	if ((uint64_t)st.st_size != size && ftruncate(f->fd, (off_t)size) < 0)
+		log_warning("Cutting blob file %d back to %llu bytes failed: %s", f->id,
+			    (unsigned long long)size, strerror(errno));
+	return MAX(size, f->size);
+}
+
 static void grow_done(struct bshard *bs, struct fop *op)
 {
 	struct bfile *f = op->f;
+	uint64_t size = op->size;
 
 	bs->busy = false;
-	if (op->err && op->size > op->need) {
+	if (op->err)
+		size = grow_failed_size(f);
+	if (size > f->size) {
+		struct blob_extent skip[16];
+
+		blob_alloc_grow(f->alloc, size);
+		f->size = size;
+		/* Space just allocated on the device is not worth punching:
+		 * only what values free later is. */
+		while (blob_alloc_punch_candidates(f->alloc, bblock, skip, 16) > 0)
+			;
+	}
+	if (op->err && f->size < op->need && op->size > op->need) {
 		/* The generous step did not fit: try just what is needed. */
 		op->size = op->need;
 		op->err = 0;
@@ -1091,7 +1126,7 @@ static void grow_done(struct bshard *bs, struct fop *op)
 		bs->busy = true;
 		return;
 	}
-	if (op->err) {
+	if (op->err && f->size < op->need) {
 		struct areq *r = bs->waitq;
 
 		log_warning("Growing blob file %d to %llu bytes failed: %s", f->id,
@@ -1107,15 +1142,6 @@ static void grow_done(struct bshard *bs, struct fop *op)
 			else
 				spill_allocated(bs, r->obj, op->err);
 		}
-	} else {
-		struct blob_extent skip[16];
-
-		blob_alloc_grow(f->alloc, op->size);
-		f->size = op->size;
-		/* Space just allocated on the device is not worth punching:
-		 * only what values free later is. */
-		while (blob_alloc_punch_candidates(f->alloc, bblock, skip, 16) > 0)
-			;
 	}
 	mem_free(op);
 	alloc_serve(bs);
