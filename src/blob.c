@@ -52,6 +52,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define UD_TAG_BLOB 3
@@ -528,6 +529,25 @@ static bool make_room(struct bshard *bs, uint64_t need)
 	return true;
 }
 
+/*
+ * How far a growth of f may reach past what the request needs: the generous
+ * step (BLOB_GROW_MIN, or a quarter of the file), but at most a share of
+ * what the file system has free, 1 / (2 * shards). Each shard grows its own
+ * file, and space a file took is free only to that shard: without the
+ * share, the first shard to grow on a small or nearly full disk took
+ * everything (ext4 keeps what a failed fallocate managed), and every other
+ * shard answered "no space" while half the disk sat free in that file.
+ */
+static uint64_t grow_step(const struct bfile *f)
+{
+	uint64_t step = MAX(BLOB_GROW_MIN, f->size / 4);
+	struct statvfs sv;
+
+	if (fstatvfs(f->fd, &sv) == 0)
+		step = MIN(step, (uint64_t)sv.f_bavail * sv.f_frsize / (2 * (uint64_t)srv.nshards));
+	return step / bblock * bblock;
+}
+
 /* Allocates extents for len bytes in the shard's own file: 0, -EAGAIN
  * (queued behind a growth: retried by alloc_serve), or an error. */
 static int try_alloc(struct bshard *bs, uint64_t len, struct blob_extent *ext, int *n)
@@ -549,7 +569,7 @@ static int try_alloc(struct bshard *bs, uint64_t len, struct blob_extent *ext, i
 		op->type = OP_GROW;
 		op->f = f;
 		op->need = target;
-		target = MAX(target, f->size + MAX(BLOB_GROW_MIN, f->size / 4));
+		target = MAX(target, f->size + grow_step(f));
 		if (cfg.blob_max_bytes)
 			target = MAX(op->need, MIN(target, round_up((uint64_t)cfg.blob_max_bytes, bblock)));
 		op->size = target;
