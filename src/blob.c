@@ -240,6 +240,7 @@ struct bshard {
 	bool syncing;
 	struct blob_val **loaded;
 	int nloaded, caploaded;
+	int spills_open;		/* spills made and not finished (blob_draining) */
 	/* stats */
 	uint64_t writes_inflight, reads_inflight, io_errors, crc_errors;
 	uint64_t bytes_written, bytes_read, puts, spills, evicted, punched;
@@ -954,6 +955,7 @@ struct kv_entry *blob_set_mem(struct kv_db *db, const char *key, size_t klen, co
 	sp->areq.kind = OP_SPILL;
 	sp->areq.obj = sp;
 	/* db->owner's thread, or a coordinator while it is parked. */
+	bs->spills_open++;
 	if (bs->spillq_tail)
 		bs->spillq_tail->next = sp;
 	else
@@ -964,6 +966,7 @@ struct kv_entry *blob_set_mem(struct kv_db *db, const char *key, size_t klen, co
 
 static void spill_finish(struct bshard *bs, struct spill *sp)
 {
+	bs->spills_open--;
 	bv_unref(bs->sh, sp->bv);
 	mem_free(sp);
 }
@@ -1884,6 +1887,13 @@ bool blob_pending(struct shard *sh)
 	struct bshard *bs = bs_of(sh);
 
 	return bs && (atomic_load(&bs->done) || bs->spillq);
+}
+
+bool blob_draining(struct shard *sh)
+{
+	struct bshard *bs = bs_of(sh);
+
+	return bs && bs->spills_open > 0;
 }
 
 static void sync_submit(struct bshard *bs)

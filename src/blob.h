@@ -87,6 +87,10 @@ void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m);
 void blob_turn(struct shard *sh);
 /* True when index results wait for this shard (it must not sleep). */
 bool blob_pending(struct shard *sh);
+/* True while values acknowledged from memory (spills) of this shard are not
+ * yet written with their index records submitted; at shutdown the shard
+ * runs blob_turn() and the blob completions until it is false. */
+bool blob_draining(struct shard *sh);
 void blob_cron(struct shard *sh);
 /* INFO blobstore. */
 void blob_info(struct sbuf *out);

@@ -1438,6 +1438,66 @@ static void test_restart(void)
 	harness_remove_tree(dir);
 }
 
+/*
+ * Regression: shutdown_keeps_spilled_values. Large values that other
+ * commands than SET make (MSET, APPEND, SETRANGE, a SET inside MULTI) are
+ * acknowledged from memory and written in the background; a SHUTDOWN (or
+ * SIGTERM) right after them ended the shard loops with those writes still
+ * queued or in flight, so none of them came back after the restart.
+ */
+static void test_shutdown_keeps_spilled_values(void)
+{
+	char dir[64] = "/tmp/strata-blobspill-XXXXXX";
+	struct harness_server *s;
+	redisContext *c;
+	char *v[8];
+	size_t len = 200 * KIB;
+
+	if (!strata || srv->external) {
+		skip(strata ? "external server" : "redis-server",
+		     "SHUTDOWN right after MSET/APPEND/SETRANGE/MULTI keeps the values");
+		return;
+	}
+	if (!mkdtemp(dir))
+		harness_bail("mkdtemp: %m");
+	for (int i = 0; i < 8; i++)
+		v[i] = make_val(len, 1300 + (uint64_t)i);
+	for (int round = 0; round < 2; round++) {
+		const char *how = round ? "SIGTERM" : "SHUTDOWN";
+
+		s = start_on(dir, "2");
+		c = harness_connect(s);
+		run(c, "FLUSHALL");
+		expect_status(cmd(c, "MSET sp:0 %b sp:1 %b sp:2 %b", v[0], len, v[1], len, v[2], len),
+			      "OK", "%s: MSET of three large values", how);
+		expect_int(cmd(c, "APPEND sp:3 %b", v[3], len), (long long)len,
+			   "%s: APPEND of a large value", how);
+		expect_int(cmd(c, "SETRANGE sp:4 0 %b", v[4], len), (long long)len,
+			   "%s: SETRANGE of a large value", how);
+		run(c, "MULTI");
+		run(c, "SET sp:5 %b", v[5], len);
+		run(c, "SET sp:6 %b", v[6], len);
+		expect_reply(cmd(c, "EXEC"), "[+OK,+OK]", "%s: two large SETs in MULTI", how);
+		if (round == 0) {
+			shutdown_server(s, c);
+		} else {
+			redisFree(c);
+			harness_server_stop(s);
+		}
+		expect_clean(dir, how);
+		s = start_on(dir, "2");
+		c = harness_connect(s);
+		for (int i = 0; i < 7; i++)
+			expect_val(cmd(c, "GET sp:%d", i), v[i], len,
+				   "after %s right after writing, sp:%d is back whole", how, i);
+		redisFree(c);
+		harness_server_stop(s);
+	}
+	for (int i = 0; i < 8; i++)
+		free(v[i]);
+	harness_remove_tree(dir);
+}
+
 int main(void)
 {
 	redisContext *c;
@@ -1474,5 +1534,6 @@ int main(void)
 	}
 	harness_remove_tree(datadir);
 	test_restart();
+	test_shutdown_keeps_spilled_values();
 	return harness_done();
 }
