@@ -675,6 +675,69 @@ static void test_concurrent(redisContext *c)
 	}
 }
 
+/* ---- clients that leave in the middle ---- */
+
+/*
+ * A client that closes its connection in the middle of a large SET's value,
+ * or while a large GET is being streamed to it, leaves nothing behind: no
+ * key, no extents (blob_bytes_allocated comes back), no read in flight.
+ */
+static void test_disconnects(redisContext *c)
+{
+	size_t big = 16 * MIB;
+	char *v = make_val(big, 1500), *part = make_val(2 * MIB, 1501);
+	long long alloc0 = 0, keys0 = 0, last = 0;
+
+	run(c, "DEL dc:big");
+	if (strata) {
+		keys0 = blob_info(c, "blob_keys");
+		alloc0 = blob_info(c, "blob_bytes_allocated");
+	}
+	for (int i = 0; i < 6; i++) {
+		struct harness_raw *raw = raw_connect(srv);
+		char hdr[96];
+		int n = snprintf(hdr, sizeof(hdr), "*3\r\n$3\r\nSET\r\n$6\r\ndc:%03d\r\n$%llu\r\n", i,
+				 (unsigned long long)(3 * MIB));
+
+		raw_send(raw, hdr, (size_t)n);
+		raw_send(raw, part, (size_t)(i + 1) * 300 * KIB);
+		harness_sleep_ms(20);
+		raw_close(raw);
+	}
+	expect_status(cmd(c, "PING"), "PONG", "the server answers after six abandoned uploads");
+	for (int i = 0; i < 6; i++)
+		expect_int(cmd(c, "EXISTS dc:%03d", i), 0, "abandoned upload %d created no key", i);
+	if (strata) {
+		check(wait_info(c, "blob_bytes_allocated", alloc0, 5000, &last),
+		      "abandoned uploads give their extents back (blob_bytes_allocated %lld, want %lld)",
+		      last, alloc0);
+		check_int(blob_info(c, "blob_keys"), keys0, "abandoned uploads leave blob_keys alone");
+	}
+
+	expect_status(cmd(c, "SET dc:big %b", v, big), "OK", "SET of 16 MiB before the abandoned GETs");
+	for (int i = 0; i < 10; i++) {
+		struct harness_raw *raw = raw_connect(srv);
+		static const char get3[] = "*2\r\n$3\r\nGET\r\n$6\r\ndc:big\r\n"
+					   "*2\r\n$3\r\nGET\r\n$6\r\ndc:big\r\n"
+					   "*2\r\n$3\r\nGET\r\n$6\r\ndc:big\r\n";
+
+		raw_send(raw, get3, sizeof(get3) - 1);
+		harness_sleep_ms(i % 4 * 5);
+		raw_close(raw);
+	}
+	expect_val(cmd(c, "GET dc:big"), v, big, "the value is whole after ten abandoned GETs");
+	expect_int(cmd(c, "DEL dc:big"), 1, "DEL of the 16 MiB key");
+	if (strata) {
+		check(wait_info(c, "blob_reads_in_flight", 0, 5000, &last),
+		      "no read is left in flight (blob_reads_in_flight %lld)", last);
+		check(wait_info(c, "blob_bytes_allocated", alloc0, 5000, &last),
+		      "the abandoned GETs held no extent once the key is gone "
+		      "(blob_bytes_allocated %lld, want %lld)", last, alloc0);
+	}
+	free(v);
+	free(part);
+}
+
 /* ---- SET family ---- */
 
 static void test_set_options(redisContext *c)
@@ -943,7 +1006,7 @@ static void test_delete_expire_info(redisContext *c)
 {
 	size_t l[4] = { 100 * KIB, 200 * KIB, 300 * KIB, 70 * KIB };
 	char *v[4];
-	long long keys0 = 0, bytes0 = 0, last;
+	long long keys0 = 0, bytes0 = 0, last = 0;
 
 	for (int i = 0; i < 4; i++)
 		v[i] = make_val(l[i], 60 + (uint64_t)i);
@@ -1087,7 +1150,7 @@ static void test_flush(redisContext *c)
 {
 	size_t l = 90 * KIB;
 	char *v = make_val(l, 91);
-	long long last;
+	long long last = 0;
 
 	run(c, "FLUSHALL");
 	expect_status(cmd(c, "SET f:0 %b", v, l), "OK", "SET large in db 0");
@@ -1417,7 +1480,7 @@ static void test_restart(void)
 	c = harness_connect(s);
 	rk_verify(c, "restart on 1 shard");
 	{
-		long long last;
+		long long last = 0;
 
 		expect_status(cmd(c, "FLUSHALL"), "OK", "1 shard: FLUSHALL");
 		check(wait_info(c, "blob_bytes_allocated", 0, 5000, &last),
@@ -1498,6 +1561,57 @@ static void test_shutdown_keeps_spilled_values(void)
 	harness_remove_tree(dir);
 }
 
+/* blob-fsync always and no: the same values, the same replies, and a
+ * restart keeps them. */
+static void test_fsync_modes(void)
+{
+	static const char *const modes[] = { "always", "no" };
+	size_t l1 = MIB + 17, l2 = 150 * KIB;
+	char *v1 = make_val(l1, 1400), *v2 = make_val(l2, 1401);
+
+	if (!strata || srv->external) {
+		skip(strata ? "external server" : "redis-server", "blob-fsync always and no");
+		free(v1);
+		free(v2);
+		return;
+	}
+	for (int m = 0; m < 2; m++) {
+		char dir[64] = "/tmp/strata-blobfsync-XXXXXX", field[32];
+		struct harness_server *s;
+		redisContext *c;
+
+		if (!mkdtemp(dir))
+			harness_bail("mkdtemp: %m");
+		s = harness_server_start("--shards", "2", "--dir", dir, "--blob-fsync", modes[m]);
+		c = harness_connect(s);
+		check(harness_info_field(c, "blobstore", "blob_fsync", field, sizeof(field)) &&
+		      !strcmp(field, modes[m]), "blob-fsync %s: INFO blob_fsync is %s", modes[m], modes[m]);
+		expect_status(cmd(c, "SET fs:a %b", v1, l1), "OK", "blob-fsync %s: SET of 1 MiB", modes[m]);
+		expect_val(cmd(c, "GET fs:a"), v1, l1, "blob-fsync %s: GET of 1 MiB", modes[m]);
+		expect_status(cmd(c, "MSET fs:b %b fs:c %b", v2, l2, v1, l1), "OK",
+			      "blob-fsync %s: MSET of large values", modes[m]);
+		expect_int(cmd(c, "APPEND fs:d %b", v2, l2), (long long)l2,
+			   "blob-fsync %s: APPEND of a large value", modes[m]);
+		expect_status(cmd(c, "SET fs:e %b EX 900", v2, l2), "OK", "blob-fsync %s: SET EX", modes[m]);
+		redisFree(c);
+		harness_server_stop(s);
+		expect_clean(dir, modes[m]);
+		s = harness_server_start("--shards", "3", "--dir", dir, "--blob-fsync", modes[m]);
+		c = harness_connect(s);
+		expect_val(cmd(c, "GET fs:a"), v1, l1, "blob-fsync %s: fs:a after a restart", modes[m]);
+		expect_val(cmd(c, "GET fs:b"), v2, l2, "blob-fsync %s: fs:b after a restart", modes[m]);
+		expect_val(cmd(c, "GET fs:c"), v1, l1, "blob-fsync %s: fs:c after a restart", modes[m]);
+		expect_val(cmd(c, "GET fs:d"), v2, l2, "blob-fsync %s: fs:d after a restart", modes[m]);
+		expect_val(cmd(c, "GET fs:e"), v2, l2, "blob-fsync %s: fs:e after a restart", modes[m]);
+		expect_int_range(cmd(c, "TTL fs:e"), 880, 900, "blob-fsync %s: fs:e keeps its TTL", modes[m]);
+		redisFree(c);
+		harness_server_stop(s);
+		harness_remove_tree(dir);
+	}
+	free(v1);
+	free(v2);
+}
+
 int main(void)
 {
 	redisContext *c;
@@ -1517,6 +1631,7 @@ int main(void)
 	test_getrange(c);
 	test_pipeline(c);
 	test_concurrent(c);
+	test_disconnects(c);
 	test_set_options(c);
 	test_getset_getdel_getex(c);
 	test_append_setrange(c);
@@ -1535,5 +1650,6 @@ int main(void)
 	harness_remove_tree(datadir);
 	test_restart();
 	test_shutdown_keeps_spilled_values();
+	test_fsync_modes();
 	return harness_done();
 }
