@@ -29,7 +29,9 @@
  *
  * Space. A request for extents that do not fit grows the file with an
  * io_uring fallocate first; requests queue behind a growth or a hole punch,
- * so no write ever lands in a block being punched.
+ * so no write ever lands in a block being punched. Over blob-max-bytes a
+ * shard evicts its own large keys; when it has none to give it asks every
+ * other shard to evict (BM_EVICT), and requests queue behind that round too.
  */
 #include "blob.h"
 #include "blob_alloc.h"
@@ -241,6 +243,8 @@ struct bshard {
 	struct blob_val **loaded;
 	int nloaded, caploaded;
 	int spills_open;		/* spills made and not finished (blob_draining) */
+	int evict_wait;			/* BM_EVICTED answers still to come */
+	bool evict_asked;		/* the other shards evicted for the head request */
 	/* stats */
 	uint64_t writes_inflight, reads_inflight, io_errors, crc_errors;
 	uint64_t bytes_written, bytes_read, puts, spills, evicted, punched;
@@ -549,8 +553,46 @@ static uint64_t grow_step(const struct bfile *f)
 	return step / bblock * bblock;
 }
 
+/*
+ * make_room() found nothing to evict here: large keys live on every shard
+ * but a shard deletes only its own. Asks every other shard to evict until
+ * need bytes fit (BM_EVICT); requests wait behind the round as behind a
+ * growth, and the head request tries once more when every answer came
+ * (evict_asked), failing for good only then. Returns whether a round was
+ * started.
+ */
+static bool evict_elsewhere(struct bshard *bs, uint64_t need)
+{
+	if (bs->evict_asked || cfg.maxmemory_policy == MAXMEM_NOEVICTION || srv.nshards < 2 ||
+	    atomic_load(&srv.stop)) {
+		bs->evict_asked = false;
+		return false;
+	}
+	for (int i = 0; i < srv.nshards; i++) {
+		struct blob_msg m = { .kind = BM_EVICT, .a = need };
+
+		if (i != bs->sh->id)
+			shard_blob_send(bs->sh, i, &m);
+	}
+	bs->evict_wait = srv.nshards - 1;
+	bs->busy = true;
+	return true;
+}
+
+static void evict_answered(struct bshard *bs)
+{
+	if (bs->evict_wait == 0)	/* the round was called off at shutdown */
+		return;
+	if (--bs->evict_wait > 0)
+		return;
+	bs->busy = false;
+	bs->evict_asked = true;
+	alloc_serve(bs);
+}
+
 /* Allocates extents for len bytes in the shard's own file: 0, -EAGAIN
- * (queued behind a growth: retried by alloc_serve), or an error. */
+ * (queued behind a growth or an eviction round: retried by alloc_serve),
+ * or an error. */
 static int try_alloc(struct bshard *bs, uint64_t len, struct blob_extent *ext, int *n)
 {
 	struct bfile *f = bs->own;
@@ -558,7 +600,8 @@ static int try_alloc(struct bshard *bs, uint64_t len, struct blob_extent *ext, i
 	int ret;
 
 	if (!make_room(bs, round_up(len, bblock)))
-		return -EDQUOT;
+		return evict_elsewhere(bs, round_up(len, bblock)) ? -EAGAIN : -EDQUOT;
+	bs->evict_asked = false;
 	ret = blob_alloc_value(f->alloc, len, ext, max);
 	if (ret == -ENOSPC) {
 		uint64_t target;
@@ -1084,6 +1127,7 @@ static void alloc_serve(struct bshard *bs)
 
 			if (sp->bv->dead) {
 				ret = -ECANCELED;
+				bs->evict_asked = false;	/* was for this one */
 			} else {
 				ret = try_alloc(bs, sp->bv->len, sp->bv->ext, &sp->bv->next);
 				if (ret == -EAGAIN)
@@ -1784,7 +1828,6 @@ void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m)
 {
 	struct bshard *bs = bs_of(sh);
 
-	(void)src;
 	switch (m->kind) {
 	case BM_PUT_BEGIN:
 		put_begin(bs, m->p);
@@ -1825,6 +1868,16 @@ void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m)
 		break;
 	case BM_LOADED:
 		loaded(bs, m->p, m->q, (int)(int64_t)m->a);
+		break;
+	case BM_EVICT: {
+		struct blob_msg r = { .kind = BM_EVICTED };
+
+		make_room(bs, m->a);
+		shard_blob_send(sh, src, &r);
+		break;
+	}
+	case BM_EVICTED:
+		evict_answered(bs);
 		break;
 	}
 }
@@ -1920,6 +1973,12 @@ void blob_turn(struct shard *sh)
 
 	if (!bs)
 		return;
+	if (bs->evict_wait && atomic_load(&srv.stop)) {
+		/* Shards leaving their loops answer no BM_EVICT: what waits for
+		 * the round fails (a spill then stays in memory). */
+		bs->evict_wait = 1;
+		evict_answered(bs);
+	}
 	n = atomic_exchange(&bs->done, NULL);
 	while (n) {
 		struct inode *next = n->next;

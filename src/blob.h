@@ -57,6 +57,8 @@ enum {
 	BM_FREE,		/* any -> file shard: p = value whose last reference went */
 	BM_PROG,		/* executing shard -> client shard: p = prog, q = output segment */
 	BM_LOADED,		/* file shard -> entry shard: p = value, a = error */
+	BM_EVICT,		/* shard over blob-max-bytes -> every other: a = bytes to fit */
+	BM_EVICTED,		/* the answer to BM_EVICT */
 };
 
 #define BM_CHUNK_LAST (1ull << 63)

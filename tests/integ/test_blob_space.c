@@ -25,7 +25,8 @@
  * intact, and a DEL makes room again. With allkeys-lru the same SETs all
  * succeed, older large keys are evicted instead (INFO blob_evicted_keys
  * counts them), the disk in use stays under the cap, and the newest keys
- * read back intact.
+ * read back intact, also when the shard a SET goes to holds no large key
+ * and the other shard's keys must go.
  *
  * blob-specific: skips on redis-server and on an external server.
  */
@@ -490,6 +491,65 @@ static void test_cap_lru(void)
 	harness_server_stop(s);
 }
 
+/*
+ * Regression: lru_evicts_across_shards. Each shard evicted only its own
+ * large keys, so under allkeys-lru a SET routed to a shard that held none
+ * answered "blob-max-bytes reached and nothing could be evicted" while the
+ * other shard's keys filled the cap. Here every key of the first round
+ * lives on shard 0 and every key of the second on shard 1.
+ */
+static void test_cap_lru_across_shards(void)
+{
+	struct harness_server *s = harness_server_start("--shards", "2", "--blob-max-bytes", "2mb",
+							"--maxmemory-policy", "allkeys-lru");
+	redisContext *c = harness_connect(s);
+	char k0[8][32], k1[8][32];
+	int ok0 = 0, ok1 = 0;
+	long long alloc, evicted;
+
+	for (int i = 0; i < 8; i++) {
+		char pre[16];
+
+		snprintf(pre, sizeof(pre), "lxa%d:", i);
+		harness_pick_key(k0[i], sizeof(k0[i]), pre, "", 2, 0);
+		snprintf(pre, sizeof(pre), "lxb%d:", i);
+		harness_pick_key(k1[i], sizeof(k1[i]), pre, "", 2, 1);
+	}
+	for (int i = 0; i < 8; i++) {
+		char *v = make_val(CAP_LEN, 300 + (uint64_t)i);
+		redisReply *r = cmd(c, "SET %s %b", k0[i], v, (size_t)CAP_LEN);
+
+		free(v);
+		if (r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK"))
+			ok0++;
+		if (r)
+			freeReplyObject(r);
+		harness_sleep_ms(2);
+	}
+	check_int(ok0, 8, "lru across shards: 8 SETs on shard 0 succeed under a 2 MiB cap");
+	for (int i = 0; i < 8; i++) {
+		char *v = make_val(CAP_LEN, 400 + (uint64_t)i);
+		redisReply *r = cmd(c, "SET %s %b", k1[i], v, (size_t)CAP_LEN);
+
+		free(v);
+		if (r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "OK"))
+			ok1++;
+		else if (r && r->type == REDIS_REPLY_ERROR)
+			harness_diag("lru across shards: SET %s answered %s", k1[i], r->str);
+		if (r)
+			freeReplyObject(r);
+	}
+	check_int(ok1, 8, "lru across shards: 8 SETs on shard 1 succeed, evicting shard 0's keys");
+	evicted = harness_info_int(c, "blobstore", "blob_evicted_keys");
+	check(evicted >= 8, "lru across shards: blob_evicted_keys %lld >= 8", evicted);
+	alloc = harness_info_int(c, "blobstore", "blob_bytes_allocated");
+	check(alloc <= (long long)CAP_BYTES, "lru across shards: blob_bytes_allocated %lld <= 2 MiB",
+	      alloc);
+	check(is_val(cmd(c, "GET %s", k1[7]), CAP_LEN, 407), "lru across shards: the newest key is intact");
+	redisFree(c);
+	harness_server_stop(s);
+}
+
 int main(void)
 {
 	setenv("STRATA_TEST_TIMEOUT", "180", 0);
@@ -507,5 +567,6 @@ int main(void)
 	test_disk_full();
 	test_cap_noeviction();
 	test_cap_lru();
+	test_cap_lru_across_shards();
 	return harness_done();
 }
