@@ -282,6 +282,17 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 
 /* --- hops --- */
 
+/*
+ * While shard_run_hop() writes a reply straight into the batch going back to
+ * src, a blob message the command sends to src (a load request to the file
+ * of a value it reads, BM_FREE of a value it drops) must not land inside the
+ * reply: its length would take the message in, and a reply cut back (a
+ * blocked command, a streamed one) would drop it. Such messages wait here
+ * and follow the reply.
+ */
+static _Thread_local int hop_reply_to = -1;
+static _Thread_local struct sbuf hop_deferred;
+
 static struct hop_batch *shard_out_batch(struct shard *sh, int target)
 {
 	struct hop_batch *b = sh->out[target];
@@ -345,12 +356,13 @@ void shard_hop_reply(struct shard *sh, int target, void *cookie, const char *p, 
 
 void shard_blob_send(struct shard *sh, int target, const struct blob_msg *m)
 {
-	struct hop_batch *b = shard_out_batch(sh, target);
 	struct hop_op op = { .kind = HOP_BLOB, .len = (uint32_t)sizeof(*m) };
+	struct sbuf *out = target == hop_reply_to ? &hop_deferred :
+			   &shard_out_batch(sh, target)->data;
 
-	sbuf_append(&b->data, &op, sizeof(op));
-	sbuf_append(&b->data, m, sizeof(*m));
-	hop_pad(&b->data);
+	sbuf_append(out, &op, sizeof(op));
+	sbuf_append(out, m, sizeof(*m));
+	hop_pad(out);
 }
 
 void shard_hop_cancel(struct shard *sh, int target, void *cookie)
@@ -378,6 +390,7 @@ void shard_block_timer(struct shard *sh, int64_t deadline_ms)
 	io_uring_prep_timeout(sqe, &sh->block_ts, 0, 0);
 	io_uring_sqe_set_data64(sqe, UD_BLOCK_TIMER);
 }
+
 
 /* Runs a request op from another shard and appends the reply op to the
  * batch going back to it. */
@@ -412,8 +425,10 @@ static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, co
 	}
 	hdr = rb->data.len;
 	sbuf_append(&rb->data, &rop, sizeof(rop));
+	hop_reply_to = src;
 	shard_exec(sh, NULL, cmd, (int)argc, sh->hop_argv, op->dbid, op->proto, op->ctxflags,
 		   &rb->data, &res);
+	hop_reply_to = -1;
 	if (res.prog) {
 		/* A reply that streams large values: the program goes back
 		 * instead, in the same place of the batch. */
@@ -428,6 +443,10 @@ static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, co
 		rop.len = (uint32_t)(rb->data.len - hdr - sizeof(rop));
 		memcpy(rb->data.p + hdr, &rop, sizeof(rop));
 		hop_pad(&rb->data);
+	}
+	if (hop_deferred.len) {
+		sbuf_append(&rb->data, hop_deferred.p, hop_deferred.len);
+		hop_deferred.len = 0;
 	}
 	block_serve_ready(sh);
 }
@@ -783,6 +802,7 @@ void *shard_main(void *arg)
 	client_close_all(sh);
 	client_free_segs(sh);
 	shard_free_batches(sh);
+	sbuf_free(&hop_deferred);
 	block_free_all(sh);
 	multi_free_all(sh);
 	pubsub_free_all(sh);

@@ -50,6 +50,7 @@
 
 static struct harness_server *srv;
 static bool strata;		/* blob-specific checks apply */
+static bool external;		/* STRATA_TEST_SERVER: no servers of our own */
 static char datadir[256];	/* the main server's --dir */
 
 /* ---- values ---- */
@@ -230,7 +231,7 @@ static void test_upload_on_own_shard(void)
 	struct harness_raw *raw;
 	redisContext *c;
 
-	if (srv->external) {
+	if (external) {
 		skip("external server", "SET of a large value on the connection's own shard");
 		return;
 	}
@@ -1326,8 +1327,8 @@ static void test_restart(void)
 	char *v;
 	size_t len;
 
-	if (!strata || srv->external) {
-		skip(strata ? "external server" : "redis-server", "restarts keep the large keys");
+	if (!strata) {
+		skip(external ? "external server" : "redis-server", "restarts keep the large keys");
 		return;
 	}
 	if (!mkdtemp(dir))
@@ -1516,8 +1517,8 @@ static void test_shutdown_keeps_spilled_values(void)
 	char *v[8];
 	size_t len = 200 * KIB;
 
-	if (!strata || srv->external) {
-		skip(strata ? "external server" : "redis-server",
+	if (!strata) {
+		skip(external ? "external server" : "redis-server",
 		     "SHUTDOWN right after MSET/APPEND/SETRANGE/MULTI keeps the values");
 		return;
 	}
@@ -1561,6 +1562,76 @@ static void test_shutdown_keeps_spilled_values(void)
 	harness_remove_tree(dir);
 }
 
+/*
+ * Regression: load_request_inside_hop_reply. A command that needs a large
+ * value's bytes (APPEND, SETRANGE) and runs on the key's shard for a client
+ * of another shard asks the value file's shard to read them. When that file
+ * belonged to the client's own shard (after a restart with another shard
+ * count), the request went into the batch where the hop's reply was being
+ * written, and was cut off with it when the command blocked to wait for the
+ * bytes: the command waited forever, and so did every later one needing
+ * that value. Every connection (they land on different shards) appends to
+ * every key here.
+ */
+static void test_load_request_inside_hop_reply(void)
+{
+	char dir[64] = "/tmp/strata-blobload-XXXXXX";
+	struct harness_server *s;
+	size_t len = 70 * KIB;
+	char *v = make_val(len + 16, 1700);
+	int appends = 0, want = 0;
+
+	if (!strata) {
+		skip(external ? "external server" : "redis-server",
+		     "APPEND to values in another shard's file from every shard");
+		free(v);
+		return;
+	}
+	if (!mkdtemp(dir))
+		harness_bail("mkdtemp: %m");
+	s = start_on(dir, "3");
+	{
+		redisContext *c = harness_connect(s);
+
+		for (int k = 0; k < 12; k++)
+			run(c, "SET ld:%d %b", k, v, len);
+		redisFree(c);
+	}
+	harness_server_stop(s);
+	s = start_on(dir, "2");
+	for (int conn = 0; conn < 6; conn++) {
+		redisContext *c = harness_connect(s);
+		bool lost = false;
+
+		for (int k = 0; k < 12 && !lost; k++) {
+			redisReply *r = cmd(c, "APPEND ld:%d x", k);
+
+			want++;
+			if (r && r->type == REDIS_REPLY_INTEGER && r->integer == (long long)len + conn + 1)
+				appends++;
+			else
+				harness_diag("connection %d: APPEND ld:%d answered %s", conn, k,
+					     r ? "something else" : c->errstr);
+			lost = !r;
+			if (r)
+				freeReplyObject(r);
+		}
+		redisFree(c);
+	}
+	check_int(appends, want, "APPEND from 6 connections to 12 values of other shards' files");
+	{
+		redisContext *c = harness_connect(s);
+
+		memset(v + len, 'x', 6);
+		for (int k = 0; k < 12; k++)
+			expect_val(cmd(c, "GET ld:%d", k), v, len + 6, "ld:%d holds its 6 appends", k);
+		redisFree(c);
+	}
+	harness_server_stop(s);
+	harness_remove_tree(dir);
+	free(v);
+}
+
 /* blob-fsync always and no: the same values, the same replies, and a
  * restart keeps them. */
 static void test_fsync_modes(void)
@@ -1569,8 +1640,8 @@ static void test_fsync_modes(void)
 	size_t l1 = MIB + 17, l2 = 150 * KIB;
 	char *v1 = make_val(l1, 1400), *v2 = make_val(l2, 1401);
 
-	if (!strata || srv->external) {
-		skip(strata ? "external server" : "redis-server", "blob-fsync always and no");
+	if (!strata) {
+		skip(external ? "external server" : "redis-server", "blob-fsync always and no");
 		free(v1);
 		free(v2);
 		return;
@@ -1622,7 +1693,8 @@ int main(void)
 	if (!mkdtemp(datadir))
 		harness_bail("mkdtemp: %m");
 	srv = harness_server_start("--shards", "3", "--dir", datadir);
-	strata = !srv->is_redis && !srv->external;
+	external = srv->external;
+	strata = !srv->is_redis && !external;
 	c = harness_connect(srv);
 	expect_status(cmd(c, "FLUSHALL"), "OK", "FLUSHALL before the tests");
 
@@ -1647,9 +1719,11 @@ int main(void)
 		redisFree(c);
 		harness_server_stop(srv);
 	}
+	srv = NULL;		/* freed: what follows starts its own servers */
 	harness_remove_tree(datadir);
 	test_restart();
 	test_shutdown_keeps_spilled_values();
+	test_load_request_inside_hop_reply();
 	test_fsync_modes();
 	return harness_done();
 }
