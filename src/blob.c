@@ -1265,10 +1265,15 @@ static void hook_release(struct kv_db *db, struct kv_entry *e)
 		}
 		return;
 	}
+	/* The entry's reference goes to the N_DROP node, which the file's
+	 * shard may handle (and free bv with) as soon as the delete commits,
+	 * before bv_unlock() here: hold one of our own until then. */
+	atomic_fetch_add(&bv->refs, 1);
 	bv_lock(bv);
 	bv->dead = true;
 	index_del(bv, inode_new(N_DROP, bv));
 	bv_unlock(bv);
+	bv_unref(sh, bv);
 }
 
 static size_t hook_length(const void *ref)

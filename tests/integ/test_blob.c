@@ -1632,6 +1632,62 @@ static void test_load_request_inside_hop_reply(void)
 	free(v);
 }
 
+/*
+ * Regression: release_of_other_shards_value. Deleting a large key handed
+ * the entry's reference to the index's delete record and then still
+ * unlocked the value; when the value's file belongs to another shard than
+ * its key (after a restart with another shard count, or a RENAME across
+ * shards), that shard could commit, drop the last reference and free the
+ * value first: a write into freed memory (ASan: heap-use-after-free in
+ * hook_release). Many deletes and overwrites of such keys, then the server
+ * must still answer and the dir must check clean.
+ */
+static void test_release_of_other_shards_values(void)
+{
+	char dir[64] = "/tmp/strata-blobrel-XXXXXX";
+	struct harness_server *s;
+	redisContext *c;
+	char *v = make_val(70 * KIB, 1600);
+
+	if (!strata) {
+		skip(external ? "external server" : "redis-server",
+		     "deleting keys whose values live in another shard's file");
+		free(v);
+		return;
+	}
+	if (!mkdtemp(dir))
+		harness_bail("mkdtemp: %m");
+	s = start_on(dir, "4");
+	c = harness_connect(s);
+	for (int i = 0; i < 200; i++)
+		run(c, "SET rel:%d %b", i, v, (size_t)(70 * KIB));
+	redisFree(c);
+	harness_server_stop(s);
+	s = start_on(dir, "3");	/* keys and files now on different shards */
+	c = harness_connect(s);
+	for (int i = 0; i < 200; i++) {
+		if (i % 2)
+			redisAppendCommand(c, "DEL rel:%d", i);
+		else
+			redisAppendCommand(c, "SET rel:%d small", i);
+	}
+	for (int i = 0; i < 200; i++) {
+		void *r = NULL;
+
+		if (redisGetReply(c, &r) != REDIS_OK)
+			break;
+		freeReplyObject(r);
+	}
+	expect_status(cmd(c, "PING"), "PONG",
+		      "the server is up after deleting 200 keys whose values are in other shards' files");
+	check_int(blob_info(c, "blob_keys"), 0, "... and blob_keys is 0");
+	redisFree(c);
+	harness_server_stop(s);
+	expect_clean(dir, "after deleting values of other shards' files");
+	harness_remove_tree(dir);
+	free(v);
+}
+
 /* blob-fsync always and no: the same values, the same replies, and a
  * restart keeps them. */
 static void test_fsync_modes(void)
@@ -1724,6 +1780,7 @@ int main(void)
 	test_restart();
 	test_shutdown_keeps_spilled_values();
 	test_load_request_inside_hop_reply();
+	test_release_of_other_shards_values();
 	test_fsync_modes();
 	return harness_done();
 }
