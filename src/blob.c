@@ -1951,7 +1951,9 @@ bool blob_draining(struct shard *sh)
 {
 	struct bshard *bs = bs_of(sh);
 
-	return bs && bs->spills_open > 0;
+	/* Also a growth, punch or fdatasync in flight: they end on their own,
+	 * and their op is freed when they do. */
+	return bs && (bs->spills_open > 0 || bs->syncing || (bs->busy && !bs->evict_wait));
 }
 
 static void sync_submit(struct bshard *bs)
@@ -2209,6 +2211,10 @@ void blob_shard_start(struct shard *sh)
 void blob_shard_stop(struct shard *sh)
 {
 	(void)sh;
+	/* This thread's scratch list of holes (blob_reply_range). */
+	free(hl.h);
+	hl.h = NULL;
+	hl.n = hl.cap = 0;
 }
 
 void blob_close(void)

@@ -90,8 +90,9 @@ void blob_turn(struct shard *sh);
 /* True when index results wait for this shard (it must not sleep). */
 bool blob_pending(struct shard *sh);
 /* True while values acknowledged from memory (spills) of this shard are not
- * yet written with their index records submitted; at shutdown the shard
- * runs blob_turn() and the blob completions until it is false. */
+ * yet written with their index records submitted, or a file growth, hole
+ * punch or fdatasync is in flight; at shutdown the shard runs blob_turn()
+ * and the blob completions until it is false. */
 bool blob_draining(struct shard *sh);
 void blob_cron(struct shard *sh);
 /* INFO blobstore. */

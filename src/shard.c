@@ -796,6 +796,7 @@ void *shard_main(void *arg)
 	for (unsigned spins = 0; atomic_load(&srv.exited) < srv.nshards;)
 		{ shard_check_park(sh); spin_wait(&spins); }
 	shard_blob_drain(sh);
+	blob_shard_stop(sh);
 	for (int i = 0; i < sh->nlisten; i++)
 		close(sh->listen_fds[i]);
 	io_uring_queue_exit(&sh->ring);	/* cancels every operation in flight */
