@@ -946,6 +946,10 @@ struct kv_entry *blob_put_install(struct cmd_ctx *ctx, struct kv_db *db, const c
 	atomic_store(&bv->state, BV_WRITING);	/* no record yet: hooks submit none */
 	bv->entry_shard = db->owner;
 	put->installed = true;
+	/* The delete of the old value's record (hook_release, inside
+	 * kv_set_blob) and the put of the new one commit together: a crash
+	 * between two commits would find the key with neither. */
+	blob_index_hold(bx);
 	e = kv_set_blob(db, key, klen, bv, flags);
 	if (expire_ms >= 0)
 		kv_set_expire(db, e, expire_ms);
@@ -966,6 +970,7 @@ struct kv_entry *blob_put_install(struct cmd_ctx *ctx, struct kv_db *db, const c
 	} else {
 		bv_unlock(bv);
 	}
+	blob_index_release(bx);
 	exec_defer = n;
 	return e;
 }
@@ -1286,11 +1291,13 @@ static void hook_moved(struct kv_db *dst, struct kv_entry *e)
 	struct blob_val *bv = e->v.ptr;
 
 	bv_lock(bv);
+	blob_index_hold(bx);	/* the old name's delete and the new name's put: one commit */
 	index_del(bv, NULL);
 	bv_set_key(bv, dst->id, e->key, e->klen);
 	bv->entry_shard = dst->owner;
 	if (atomic_load(&bv->state) == BV_STORED)
 		index_put(bv, inode_new(N_NOP, bv));
+	blob_index_release(bx);
 	bv_unlock(bv);
 }
 
