@@ -31,6 +31,10 @@
  * generation or key is recognised as such. What a key holds after a cycle,
  * as read, is what the next cycle starts from.
  *
+ * After the cycles, values made by MSET, APPEND and SET inside MULTI are
+ * killed right after their answer: those are answered from memory before
+ * they are written (a known bug), which a TODO check reports.
+ *
  * A cycle passes when every check in it passed. The program prints
  * "# N passed, M failed" over the cycles at the end and takes about
  * 2-5 s a cycle; the watchdog is 280 s unless STRATA_TEST_TIMEOUT says
@@ -334,6 +338,65 @@ static bool check_dir(const char *dir, int cycle, const char *when)
 		     "cycle %d: strata-check-blob --deep is clean %s (status %d)", cycle, when, st);
 }
 
+/*
+ * Values made by MSET, APPEND, SETRANGE and SET inside MULTI are answered
+ * from memory and written in the background (blob.c's spills), so a kill -9
+ * right after the answer loses them: a known bug (the promise covers every
+ * acknowledged write), reported by a TODO check until it is fixed.
+ */
+static void spill_kill(const char *dir)
+{
+	size_t len = 300u << 10;
+	char *v = malloc(len);
+	int lost = 0, total = 0;
+
+	if (!v)
+		harness_bail("out of memory");
+	memset(v, 'm', len);
+	for (int round = 0; round < 3; round++) {
+		redisContext *c;
+		redisReply *r;
+
+		srv = start_on(dir);
+		c = harness_connect(srv);
+		if (round == 0) {
+			run(c, "MSET spill:a %b spill:b %b", v, len, v, len);
+		} else if (round == 1) {
+			run(c, "APPEND spill:1 %b", v, len);
+		} else {
+			run(c, "MULTI");
+			run(c, "SET spill:m %b", v, len);
+			run(c, "EXEC");
+		}
+		kill(srv->pid, SIGKILL);
+		redisFree(c);
+		harness_server_wait_exit(srv, 5000);
+		harness_server_stop(srv);
+		srv = start_on(dir);
+		c = harness_connect(srv);
+		for (int k = 0; k < (round == 0 ? 2 : 1); k++) {
+			const char *name = round == 0 ? (k ? "spill:b" : "spill:a") :
+					   round == 1 ? "spill:1" : "spill:m";
+
+			r = redisCommand(c, "STRLEN %s", name);
+			total++;
+			if (!r || r->type != REDIS_REPLY_INTEGER || r->integer != (long long)len)
+				lost++;
+			if (r)
+				freeReplyObject(r);
+		}
+		run(c, "FLUSHALL");
+		redisFree(c);
+		harness_server_stop(srv);
+	}
+	harness_diag("kill -9 right after MSET, APPEND, MULTI/SET of large values: %d of %d lost",
+		     lost, total);
+	check_todo(lost == 0, "MSET/APPEND/SETRANGE/MULTI answer before their values are written",
+		   "values acknowledged by MSET, APPEND and MULTI/SET survive kill -9 (%d of %d lost)",
+		   lost, total);
+	free(v);
+}
+
 int main(void)
 {
 	const char *env = getenv("STRATA_CRASH_CYCLES");
@@ -419,6 +482,7 @@ int main(void)
 		   "no acknowledged DEL was undone by a crash (%d were)", total_undone);
 	harness_diag("%d passed, %d failed (crash cycles, %lld s)", passed, failed,
 		     (long long)(harness_mono_ms() - t0) / 1000);
+	spill_kill(dir);
 	harness_remove_tree(dir);
 	return harness_done();
 }
