@@ -52,6 +52,25 @@ static struct harness_server *srv;
 static bool strata;		/* blob-specific checks apply */
 static bool external;		/* STRATA_TEST_SERVER: no servers of our own */
 static char datadir[256];	/* the main server's --dir */
+static char made_dirs[16][64];	/* data dirs we made, removed at exit */
+static int nmade;
+
+/* Removes the data dirs we made, also after a bail-out. Registered before
+ * harness_init(), so it runs after the harness stopped the servers. */
+static void remove_made_dirs(void)
+{
+	for (int i = 0; i < nmade; i++)
+		harness_remove_tree(made_dirs[i]);
+}
+
+/* Makes a data dir from the mkdtemp() template in dir, removed at exit. */
+static void make_data_dir(char *dir)
+{
+	if (!mkdtemp(dir))
+		harness_bail("mkdtemp %s: %m", dir);
+	if (nmade < (int)(sizeof(made_dirs) / sizeof(made_dirs[0])))
+		snprintf(made_dirs[nmade++], sizeof(made_dirs[0]), "%s", dir);
+}
 
 /* ---- values ---- */
 
@@ -1394,8 +1413,7 @@ static void test_restart(void)
 		skip(external ? "external server" : "redis-server", "restarts keep the large keys");
 		return;
 	}
-	if (!mkdtemp(dir))
-		harness_bail("mkdtemp: %m");
+	make_data_dir(dir);
 
 	/* 3 shards: every way a large value can be made. */
 	s = start_on(dir, "3");
@@ -1585,8 +1603,7 @@ static void test_shutdown_keeps_spilled_values(void)
 		     "SHUTDOWN right after MSET/APPEND/SETRANGE/MULTI keeps the values");
 		return;
 	}
-	if (!mkdtemp(dir))
-		harness_bail("mkdtemp: %m");
+	make_data_dir(dir);
 	for (int i = 0; i < 8; i++)
 		v[i] = make_val(len, 1300 + (uint64_t)i);
 	for (int round = 0; round < 2; round++) {
@@ -1650,8 +1667,7 @@ static void test_load_request_inside_hop_reply(void)
 		free(v);
 		return;
 	}
-	if (!mkdtemp(dir))
-		harness_bail("mkdtemp: %m");
+	make_data_dir(dir);
 	s = start_on(dir, "3");
 	{
 		redisContext *c = harness_connect(s);
@@ -1718,8 +1734,7 @@ static void test_release_of_other_shards_values(void)
 		free(v);
 		return;
 	}
-	if (!mkdtemp(dir))
-		harness_bail("mkdtemp: %m");
+	make_data_dir(dir);
 	s = start_on(dir, "4");
 	c = harness_connect(s);
 	for (int i = 0; i < 200; i++)
@@ -1770,8 +1785,7 @@ static void test_fsync_modes(void)
 		struct harness_server *s;
 		redisContext *c;
 
-		if (!mkdtemp(dir))
-			harness_bail("mkdtemp: %m");
+		make_data_dir(dir);
 		s = harness_server_start("--shards", "2", "--dir", dir, "--blob-fsync", modes[m]);
 		c = harness_connect(s);
 		check(harness_info_field(c, "blobstore", "blob_fsync", field, sizeof(field)) &&
@@ -1807,10 +1821,10 @@ int main(void)
 	redisContext *c;
 
 	setenv("STRATA_TEST_TIMEOUT", "240", 0);
+	atexit(remove_made_dirs);
 	harness_init("test_blob: large string values on the blob tier");
 	snprintf(datadir, sizeof(datadir), "/tmp/strata-blobmain-XXXXXX");
-	if (!mkdtemp(datadir))
-		harness_bail("mkdtemp: %m");
+	make_data_dir(datadir);
 	srv = harness_server_start("--shards", "3", "--dir", datadir);
 	external = srv->external;
 	strata = !srv->is_redis && !external;

@@ -76,6 +76,15 @@ struct key {
 
 static struct key keys[NKEYS];
 static struct harness_server *srv;
+static const char *crash_dir;	/* the data dir, removed at exit */
+
+/* Registered before harness_init(): runs after the harness stopped the
+ * servers, also after a bail-out. */
+static void remove_crash_dir(void)
+{
+	if (crash_dir)
+		harness_remove_tree(crash_dir);
+}
 
 /* Replies that are neither +OK nor a DEL's integer, while the server ran. */
 static int bad_replies;
@@ -401,12 +410,13 @@ int main(void)
 {
 	const char *env = getenv("STRATA_CRASH_CYCLES");
 	int cycles = env && atoi(env) > 0 ? atoi(env) : CRASH_CYCLES;
-	char dir[64] = "/tmp/strata-crash-XXXXXX";
+	static char dir[64] = "/tmp/strata-crash-XXXXXX";
 	int passed = 0, failed = 0, total_sets = 0, total_undone = 0;
 	uint64_t rng = mix64((uint64_t)harness_unix_ms());
 	int64_t t0;
 
 	setenv("STRATA_TEST_TIMEOUT", "280", 0);
+	atexit(remove_crash_dir);
 	harness_init("test_blob_crash: acknowledged large values survive kill -9");
 	{
 		/* Only strata has a blob tier to crash. */
@@ -421,6 +431,7 @@ int main(void)
 	}
 	if (!mkdtemp(dir))
 		harness_bail("mkdtemp: %m");
+	crash_dir = dir;
 	harness_diag("data dir %s, %d cycles, seed %" PRIx64, dir, cycles, rng);
 	for (int i = 0; i < NKEYS; i++) {
 		snprintf(keys[i].name, sizeof(keys[i].name), "crash:%d:%d", i / KEYS_PER_WRITER,
