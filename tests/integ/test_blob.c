@@ -18,7 +18,14 @@
  * to 0 once everything is deleted. Then a restart on the same data dir (by
  * SHUTDOWN, then by SIGTERM, with 3, 2, 5 and 1 shards) keeps every large key
  * with its value and TTL, and strata-check-blob --deep finds the stopped
- * data dirs clean.
+ * data dirs clean; so do blob-fsync always and no. Clients that leave in
+ * the middle of a large SET or GET leave no key, extent or read behind.
+ *
+ * Regression tests, each named for the bug it pins: upload_on_own_shard,
+ * shutdown_keeps_spilled_values, load_request_inside_hop_reply,
+ * release_of_other_shards_values. What Redis does with a large string and
+ * strata still refuses (COPY, GETBIT/BITCOUNT, APPEND inside MULTI on a
+ * value on disk) are TODO checks (test_known_gaps).
  *
  * Values are pseudo-random bytes from a seed (fill()), so a wrong byte
  * anywhere is found, and failures name the first differing offset instead of
