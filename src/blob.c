@@ -29,7 +29,9 @@
  *
  * Space. A request for extents that do not fit grows the file with an
  * io_uring fallocate first; requests queue behind a growth or a hole punch,
- * so no write ever lands in a block being punched.
+ * so no write ever lands in a block being punched. Over blob-max-bytes a
+ * shard evicts its own large keys; when it has none to give it asks every
+ * other shard to evict (BM_EVICT), and requests queue behind that round too.
  */
 #include "blob.h"
 #include "blob_alloc.h"
@@ -52,6 +54,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define UD_TAG_BLOB 3
@@ -239,6 +242,9 @@ struct bshard {
 	bool syncing;
 	struct blob_val **loaded;
 	int nloaded, caploaded;
+	int spills_open;		/* spills made and not finished (blob_draining) */
+	int evict_wait;			/* BM_EVICTED answers still to come */
+	bool evict_asked;		/* the other shards evicted for the head request */
 	/* stats */
 	uint64_t writes_inflight, reads_inflight, io_errors, crc_errors;
 	uint64_t bytes_written, bytes_read, puts, spills, evicted, punched;
@@ -528,8 +534,65 @@ static bool make_room(struct bshard *bs, uint64_t need)
 	return true;
 }
 
+/*
+ * How far a growth of f may reach past what the request needs: the generous
+ * step (BLOB_GROW_MIN, or a quarter of the file), but at most a share of
+ * what the file system has free, 1 / (2 * shards). Each shard grows its own
+ * file, and space a file took is free only to that shard: without the
+ * share, the first shard to grow on a small or nearly full disk took
+ * everything (ext4 keeps what a failed fallocate managed), and every other
+ * shard answered "no space" while half the disk sat free in that file.
+ */
+static uint64_t grow_step(const struct bfile *f)
+{
+	uint64_t step = MAX(BLOB_GROW_MIN, f->size / 4);
+	struct statvfs sv;
+
+	if (fstatvfs(f->fd, &sv) == 0)
+		step = MIN(step, (uint64_t)sv.f_bavail * sv.f_frsize / (2 * (uint64_t)srv.nshards));
+	return step / bblock * bblock;
+}
+
+/*
+ * make_room() found nothing to evict here: large keys live on every shard
+ * but a shard deletes only its own. Asks every other shard to evict until
+ * need bytes fit (BM_EVICT); requests wait behind the round as behind a
+ * growth, and the head request tries once more when every answer came
+ * (evict_asked), failing for good only then. Returns whether a round was
+ * started.
+ */
+static bool evict_elsewhere(struct bshard *bs, uint64_t need)
+{
+	if (bs->evict_asked || cfg.maxmemory_policy == MAXMEM_NOEVICTION || srv.nshards < 2 ||
+	    atomic_load(&srv.stop)) {
+		bs->evict_asked = false;
+		return false;
+	}
+	for (int i = 0; i < srv.nshards; i++) {
+		struct blob_msg m = { .kind = BM_EVICT, .a = need };
+
+		if (i != bs->sh->id)
+			shard_blob_send(bs->sh, i, &m);
+	}
+	bs->evict_wait = srv.nshards - 1;
+	bs->busy = true;
+	return true;
+}
+
+static void evict_answered(struct bshard *bs)
+{
+	if (bs->evict_wait == 0)	/* the round was called off at shutdown */
+		return;
+	if (--bs->evict_wait > 0)
+		return;
+	bs->busy = false;
+	bs->evict_asked = true;
+	alloc_serve(bs);
+}
+
 /* Allocates extents for len bytes in the shard's own file: 0, -EAGAIN
- * (queued behind a growth: retried by alloc_serve), or an error. */
+ * (queued behind a growth or an eviction round: retried by alloc_serve),
+ * or an error. */
 static int try_alloc(struct bshard *bs, uint64_t len, struct blob_extent *ext, int *n)
 {
 	struct bfile *f = bs->own;
@@ -537,7 +600,8 @@ static int try_alloc(struct bshard *bs, uint64_t len, struct blob_extent *ext, i
 	int ret;
 
 	if (!make_room(bs, round_up(len, bblock)))
-		return -EDQUOT;
+		return evict_elsewhere(bs, round_up(len, bblock)) ? -EAGAIN : -EDQUOT;
+	bs->evict_asked = false;
 	ret = blob_alloc_value(f->alloc, len, ext, max);
 	if (ret == -ENOSPC) {
 		uint64_t target;
@@ -549,7 +613,7 @@ static int try_alloc(struct bshard *bs, uint64_t len, struct blob_extent *ext, i
 		op->type = OP_GROW;
 		op->f = f;
 		op->need = target;
-		target = MAX(target, f->size + MAX(BLOB_GROW_MIN, f->size / 4));
+		target = MAX(target, f->size + grow_step(f));
 		if (cfg.blob_max_bytes)
 			target = MAX(op->need, MIN(target, round_up((uint64_t)cfg.blob_max_bytes, bblock)));
 		op->size = target;
@@ -681,6 +745,7 @@ static void put_data(struct bshard *bs, struct blob_put *put, char *buf, uint64_
 	put->crc = blob_crc32c(put->crc, buf, n);
 	if (put->err || put->aborted) {
 		put_ack(bs, put, buf);
+		put_maybe_run(bs, put);	/* this may have been the last buffer */
 		return;
 	}
 	w = mem_calloc(1, sizeof(*w));
@@ -756,7 +821,11 @@ static void put_maybe_run(struct bshard *bs, struct blob_put *put)
 		put_free(bs, put);
 		return;
 	}
-	if (!put->has_req)
+	/* The command may arrive before the last of the bytes: when the key's
+	 * shard is the client's own, conn.c calls blob_put_exec() at once while
+	 * BM_PUT_BEGIN and BM_PUT_DATA still wait in the batch to this shard.
+	 * The put runs (and is freed) only after its last buffer came in. */
+	if (!put->has_req || put->received < put->len)
 		return;
 	if (cfg.blob_fsync == BLOB_FSYNC_ALWAYS && !put->err && !put->synced) {
 		put->sync_next = bs->sync_puts;
@@ -877,6 +946,10 @@ struct kv_entry *blob_put_install(struct cmd_ctx *ctx, struct kv_db *db, const c
 	atomic_store(&bv->state, BV_WRITING);	/* no record yet: hooks submit none */
 	bv->entry_shard = db->owner;
 	put->installed = true;
+	/* The delete of the old value's record (hook_release, inside
+	 * kv_set_blob) and the put of the new one commit together: a crash
+	 * between two commits would find the key with neither. */
+	blob_index_hold(bx);
 	e = kv_set_blob(db, key, klen, bv, flags);
 	if (expire_ms >= 0)
 		kv_set_expire(db, e, expire_ms);
@@ -897,6 +970,7 @@ struct kv_entry *blob_put_install(struct cmd_ctx *ctx, struct kv_db *db, const c
 	} else {
 		bv_unlock(bv);
 	}
+	blob_index_release(bx);
 	exec_defer = n;
 	return e;
 }
@@ -929,6 +1003,7 @@ struct kv_entry *blob_set_mem(struct kv_db *db, const char *key, size_t klen, co
 	sp->areq.kind = OP_SPILL;
 	sp->areq.obj = sp;
 	/* db->owner's thread, or a coordinator while it is parked. */
+	bs->spills_open++;
 	if (bs->spillq_tail)
 		bs->spillq_tail->next = sp;
 	else
@@ -939,6 +1014,7 @@ struct kv_entry *blob_set_mem(struct kv_db *db, const char *key, size_t klen, co
 
 static void spill_finish(struct bshard *bs, struct spill *sp)
 {
+	bs->spills_open--;
 	bv_unref(bs->sh, sp->bv);
 	mem_free(sp);
 }
@@ -1056,6 +1132,7 @@ static void alloc_serve(struct bshard *bs)
 
 			if (sp->bv->dead) {
 				ret = -ECANCELED;
+				bs->evict_asked = false;	/* was for this one */
 			} else {
 				ret = try_alloc(bs, sp->bv->len, sp->bv->ext, &sp->bv->next);
 				if (ret == -EAGAIN)
@@ -1072,12 +1149,47 @@ static void alloc_serve(struct bshard *bs)
 	}
 }
 
+/*
+ * The size of f after a failed fallocate, on a block boundary. A failed
+ * fallocate may still have grown the file: ext4 keeps the blocks it managed
+ * to allocate before ENOSPC and moves the file size to their end, which need
+ * not be a multiple of the block. That space is taken (the caller grows the
+ * allocator over it) rather than lost to it, and a ragged tail is cut off.
+ * Metadata calls on an error path, so plain syscalls, not the ring.
+ */
+static uint64_t grow_failed_size(struct bfile *f)
+{
+	struct stat st;
+	uint64_t size;
+
+	if (fstat(f->fd, &st) < 0)
+		return f->size;
+	size = (uint64_t)st.st_size / bblock * bblock;
+	if ((uint64_t)st.st_size != size && ftruncate(f->fd, (off_t)size) < 0)
+		log_warning("Cutting blob file %d back to %llu bytes failed: %s", f->id,
+			    (unsigned long long)size, strerror(errno));
+	return MAX(size, f->size);
+}
+
 static void grow_done(struct bshard *bs, struct fop *op)
 {
 	struct bfile *f = op->f;
+	uint64_t size = op->size;
 
 	bs->busy = false;
-	if (op->err && op->size > op->need) {
+	if (op->err)
+		size = grow_failed_size(f);
+	if (size > f->size) {
+		struct blob_extent skip[16];
+
+		blob_alloc_grow(f->alloc, size);
+		f->size = size;
+		/* Space just allocated on the device is not worth punching:
+		 * only what values free later is. */
+		while (blob_alloc_punch_candidates(f->alloc, bblock, skip, 16) > 0)
+			;
+	}
+	if (op->err && f->size < op->need && op->size > op->need) {
 		/* The generous step did not fit: try just what is needed. */
 		op->size = op->need;
 		op->err = 0;
@@ -1086,7 +1198,7 @@ static void grow_done(struct bshard *bs, struct fop *op)
 		bs->busy = true;
 		return;
 	}
-	if (op->err) {
+	if (op->err && f->size < op->need) {
 		struct areq *r = bs->waitq;
 
 		log_warning("Growing blob file %d to %llu bytes failed: %s", f->id,
@@ -1102,15 +1214,6 @@ static void grow_done(struct bshard *bs, struct fop *op)
 			else
 				spill_allocated(bs, r->obj, op->err);
 		}
-	} else {
-		struct blob_extent skip[16];
-
-		blob_alloc_grow(f->alloc, op->size);
-		f->size = op->size;
-		/* Space just allocated on the device is not worth punching:
-		 * only what values free later is. */
-		while (blob_alloc_punch_candidates(f->alloc, bblock, skip, 16) > 0)
-			;
 	}
 	mem_free(op);
 	alloc_serve(bs);
@@ -1167,10 +1270,15 @@ static void hook_release(struct kv_db *db, struct kv_entry *e)
 		}
 		return;
 	}
+	/* The entry's reference goes to the N_DROP node, which the file's
+	 * shard may handle (and free bv with) as soon as the delete commits,
+	 * before bv_unlock() here: hold one of our own until then. */
+	atomic_fetch_add(&bv->refs, 1);
 	bv_lock(bv);
 	bv->dead = true;
 	index_del(bv, inode_new(N_DROP, bv));
 	bv_unlock(bv);
+	bv_unref(sh, bv);
 }
 
 static size_t hook_length(const void *ref)
@@ -1183,11 +1291,13 @@ static void hook_moved(struct kv_db *dst, struct kv_entry *e)
 	struct blob_val *bv = e->v.ptr;
 
 	bv_lock(bv);
+	blob_index_hold(bx);	/* the old name's delete and the new name's put: one commit */
 	index_del(bv, NULL);
 	bv_set_key(bv, dst->id, e->key, e->klen);
 	bv->entry_shard = dst->owner;
 	if (atomic_load(&bv->state) == BV_STORED)
 		index_put(bv, inode_new(N_NOP, bv));
+	blob_index_release(bx);
 	bv_unlock(bv);
 }
 
@@ -1730,7 +1840,6 @@ void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m)
 {
 	struct bshard *bs = bs_of(sh);
 
-	(void)src;
 	switch (m->kind) {
 	case BM_PUT_BEGIN:
 		put_begin(bs, m->p);
@@ -1771,6 +1880,16 @@ void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m)
 		break;
 	case BM_LOADED:
 		loaded(bs, m->p, m->q, (int)(int64_t)m->a);
+		break;
+	case BM_EVICT: {
+		struct blob_msg r = { .kind = BM_EVICTED };
+
+		make_room(bs, m->a);
+		shard_blob_send(sh, src, &r);
+		break;
+	}
+	case BM_EVICTED:
+		evict_answered(bs);
 		break;
 	}
 }
@@ -1835,6 +1954,15 @@ bool blob_pending(struct shard *sh)
 	return bs && (atomic_load(&bs->done) || bs->spillq);
 }
 
+bool blob_draining(struct shard *sh)
+{
+	struct bshard *bs = bs_of(sh);
+
+	/* Also a growth, punch or fdatasync in flight: they end on their own,
+	 * and their op is freed when they do. */
+	return bs && (bs->spills_open > 0 || bs->syncing || (bs->busy && !bs->evict_wait));
+}
+
 static void sync_submit(struct bshard *bs)
 {
 	struct fop *op;
@@ -1859,6 +1987,12 @@ void blob_turn(struct shard *sh)
 
 	if (!bs)
 		return;
+	if (bs->evict_wait && atomic_load(&srv.stop)) {
+		/* Shards leaving their loops answer no BM_EVICT: what waits for
+		 * the round fails (a spill then stays in memory). */
+		bs->evict_wait = 1;
+		evict_answered(bs);
+	}
 	n = atomic_exchange(&bs->done, NULL);
 	while (n) {
 		struct inode *next = n->next;
@@ -2084,6 +2218,10 @@ void blob_shard_start(struct shard *sh)
 void blob_shard_stop(struct shard *sh)
 {
 	(void)sh;
+	/* This thread's scratch list of holes (blob_reply_range). */
+	free(hl.h);
+	hl.h = NULL;
+	hl.n = hl.cap = 0;
 }
 
 void blob_close(void)

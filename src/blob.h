@@ -57,6 +57,8 @@ enum {
 	BM_FREE,		/* any -> file shard: p = value whose last reference went */
 	BM_PROG,		/* executing shard -> client shard: p = prog, q = output segment */
 	BM_LOADED,		/* file shard -> entry shard: p = value, a = error */
+	BM_EVICT,		/* shard over blob-max-bytes -> every other: a = bytes to fit */
+	BM_EVICTED,		/* the answer to BM_EVICT */
 };
 
 #define BM_CHUNK_LAST (1ull << 63)
@@ -87,6 +89,11 @@ void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m);
 void blob_turn(struct shard *sh);
 /* True when index results wait for this shard (it must not sleep). */
 bool blob_pending(struct shard *sh);
+/* True while values acknowledged from memory (spills) of this shard are not
+ * yet written with their index records submitted, or a file growth, hole
+ * punch or fdatasync is in flight; at shutdown the shard runs blob_turn()
+ * and the blob completions until it is false. */
+bool blob_draining(struct shard *sh);
 void blob_cron(struct shard *sh);
 /* INFO blobstore. */
 void blob_info(struct sbuf *out);

@@ -29,6 +29,15 @@
  * applied in that order. Mutations of one key are submitted by the shard that
  * owns the key, so that is the order that matters.
  *
+ * Units. Mutations one thread submits between blob_index_hold() and
+ * blob_index_release() wait in a thread-local list and are pushed with one
+ * compare-and-swap, so no exchange can take part of them; each but the last
+ * is marked `more`, and the writer does not end a batch after a mutation so
+ * marked. A unit is therefore applied in one transaction (unless one of its
+ * mutations fails, see below): the delete of a key's old record and the put
+ * of its new one, or a rename's delete and put, commit together, and a crash
+ * never finds the key with neither record.
+ *
  * Failures. LMDB poisons a transaction when mdb_put() fails (MDB_MAP_FULL,
  * MDB_TXN_FULL), so one mutation that does not fit must not sink the others
  * of its batch: on such an error the transaction is aborted, the mutations
@@ -131,6 +140,8 @@
 #define BIX_DIGEST	32		/* SHA-256 */
 #define BIX_MAX_READERS	512		/* concurrent get/scan snapshots */
 #define BIX_MAX_BATCH	(1u << 20)
+/* Mutations of one unit kept in one batch; a longer unit is cut there. */
+#define BIX_UNIT_MAX	16
 #define BIX_SYNC_US	1000000		/* everysec */
 #define BIX_CRC_POLY	0x82f63b78u	/* Castagnoli, reflected */
 #define BIX_RESERVE_MIN	((uint64_t)1 << 20)	/* preallocated ahead, bounds */
@@ -179,6 +190,7 @@ struct bix_op {
 	uint32_t mvlen;			/* put: record at buf + mklen */
 	const unsigned char *fkey;	/* hashed keys: the full key, in buf */
 	size_t fklen;
+	bool more;			/* the next mutation is of the same unit */
 	unsigned char buf[];
 };
 
@@ -198,7 +210,7 @@ struct blob_index {
 	atomic_int failed;		/* 0 or the sticky -errno; set once */
 	atomic_int inject_rc;		/* blob_index_fail_commits() */
 	atomic_uint inject_n;
-	struct bix_op **batch;		/* writer only: max_batch slots */
+	struct bix_op **batch;		/* writer only: max_batch + BIX_UNIT_MAX slots */
 	int64_t last_warn_us;		/* writer only: rate limit of warnings */
 	/* Room (see the essay); set at open, then owned by the writer. */
 	int data_fd;			/* LMDB's data file */
@@ -615,6 +627,7 @@ static struct bix_op *bix_op_new(enum bix_kind kind, size_t size,
 	op->mvlen = 0;
 	op->fkey = NULL;
 	op->fklen = 0;
+	op->more = false;
 	return op;
 }
 
@@ -627,15 +640,22 @@ static void bix_wake(struct blob_index *ix)
 	(void)r;
 }
 
-static void bix_push(struct blob_index *ix, struct bix_op *op)
+/* This thread's unit being built (blob_index_hold), newest first. */
+static _Thread_local struct {
+	struct blob_index *ix;
+	int depth;
+	unsigned n;
+	struct bix_op *head, *tail;
+} bix_unit;
+
+/* Pushes the chain first..last (newest first, linked by next). */
+static void bix_push_chain(struct blob_index *ix, struct bix_op *first, struct bix_op *last)
 {
 	struct bix_op *old = atomic_load_explicit(&ix->head, memory_order_relaxed);
 
-	/* Counted before the push: the writer may finish op before we return. */
-	atomic_fetch_add_explicit(&ix->st_pending, 1, memory_order_relaxed);
 	do {
-		op->next = old;
-	} while (!atomic_compare_exchange_weak_explicit(&ix->head, &old, op,
+		last->next = old;
+	} while (!atomic_compare_exchange_weak_explicit(&ix->head, &old, first,
 							memory_order_release,
 							memory_order_relaxed));
 	/* The writer sleeps only after it found the stack empty; whoever
@@ -643,6 +663,41 @@ static void bix_push(struct blob_index *ix, struct bix_op *op)
 	 * wake-up sent before the writer starts to wait. */
 	if (!old)
 		bix_wake(ix);
+}
+
+static void bix_push(struct blob_index *ix, struct bix_op *op)
+{
+	/* Counted before the push: the writer may finish op before we return. */
+	atomic_fetch_add_explicit(&ix->st_pending, 1, memory_order_relaxed);
+	if (bix_unit.depth && bix_unit.ix == ix) {
+		if (bix_unit.head && bix_unit.n < BIX_UNIT_MAX)
+			bix_unit.head->more = true;
+		op->next = bix_unit.head;
+		bix_unit.head = op;
+		if (!bix_unit.tail)
+			bix_unit.tail = op;
+		bix_unit.n++;
+		return;
+	}
+	op->next = NULL;
+	bix_push_chain(ix, op, op);
+}
+
+void blob_index_hold(struct blob_index *ix)
+{
+	if (bix_unit.depth++ == 0)
+		bix_unit.ix = ix;
+}
+
+void blob_index_release(struct blob_index *ix)
+{
+	if (--bix_unit.depth > 0)
+		return;
+	if (bix_unit.head)
+		bix_push_chain(ix, bix_unit.head, bix_unit.tail);
+	bix_unit.head = bix_unit.tail = NULL;
+	bix_unit.n = 0;
+	bix_unit.ix = NULL;
 }
 
 int blob_index_put(struct blob_index *ix, int db, const void *key, size_t klen,
@@ -964,7 +1019,8 @@ static bool bix_run(struct blob_index *ix, struct bix_op *list)
 	while (list) {
 		size_t n = 0;
 
-		while (list && n < ix->max_batch) {
+		/* A batch ends at max_batch, but not inside a unit. */
+		while (list && (n < ix->max_batch || ix->batch[n - 1]->more)) {
 			ix->batch[n++] = list;
 			list = list->next;
 		}
@@ -1191,7 +1247,7 @@ int blob_index_open(const struct blob_index_cfg *cfg, struct blob_index **out)
 		err = -errno;
 		goto out_close_env;
 	}
-	ix->batch = mem_alloc(ix->max_batch * sizeof(*ix->batch));
+	ix->batch = mem_alloc((ix->max_batch + BIX_UNIT_MAX) * sizeof(*ix->batch));
 	ix->last_warn_us = util_monotonic_us() - 1000000;
 	if ((err = bix_start_writer(ix)))
 		goto out_free_batch;

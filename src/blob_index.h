@@ -175,6 +175,18 @@ int blob_index_del(struct blob_index *ix, int db, const void *key, size_t klen,
 		   blob_index_done_fn done, void *cookie);
 
 /*
+ * Makes what this thread submits to ix until the matching
+ * blob_index_release() one unit: it is queued at the release, all at once,
+ * and applied in one transaction (a crash sees all of it or none of it),
+ * unless one of its mutations fails, which then commits apart as usual; a
+ * unit longer than 16 mutations may be split after the 16th. Calls nest;
+ * the outermost release queues. done() calls and their order are as without
+ * it. A thread holds for one index at a time.
+ */
+void blob_index_hold(struct blob_index *ix);
+void blob_index_release(struct blob_index *ix);
+
+/*
  * Reads the committed record of key into *out (which may be NULL to test
  * presence). Mutations still queued are not seen. Synchronous: for the check
  * tool and tests, not for a shard's event loop.

@@ -364,6 +364,17 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 
 /* --- hops --- */
 
+/*
+ * While shard_run_hop() writes a reply straight into the batch going back to
+ * src, a blob message the command sends to src (a load request to the file
+ * of a value it reads, BM_FREE of a value it drops) must not land inside the
+ * reply: its length would take the message in, and a reply cut back (a
+ * blocked command, a streamed one) would drop it. Such messages wait here
+ * and follow the reply.
+ */
+static _Thread_local int hop_reply_to = -1;
+static _Thread_local struct sbuf hop_deferred;
+
 static struct hop_batch *shard_out_batch(struct shard *sh, int target)
 {
 	struct hop_batch *b = sh->out[target];
@@ -427,12 +438,13 @@ void shard_hop_reply(struct shard *sh, int target, void *cookie, const char *p, 
 
 void shard_blob_send(struct shard *sh, int target, const struct blob_msg *m)
 {
-	struct hop_batch *b = shard_out_batch(sh, target);
 	struct hop_op op = { .kind = HOP_BLOB, .len = (uint32_t)sizeof(*m) };
+	struct sbuf *out = target == hop_reply_to ? &hop_deferred :
+			   &shard_out_batch(sh, target)->data;
 
-	sbuf_append(&b->data, &op, sizeof(op));
-	sbuf_append(&b->data, m, sizeof(*m));
-	hop_pad(&b->data);
+	sbuf_append(out, &op, sizeof(op));
+	sbuf_append(out, m, sizeof(*m));
+	hop_pad(out);
 }
 
 void shard_hop_cancel(struct shard *sh, int target, void *cookie)
@@ -460,6 +472,7 @@ void shard_block_timer(struct shard *sh, int64_t deadline_ms)
 	io_uring_prep_timeout(sqe, &sh->block_ts, 0, 0);
 	io_uring_sqe_set_data64(sqe, UD_BLOCK_TIMER);
 }
+
 
 /* Runs a request op from another shard and appends the reply op to the
  * batch going back to it. */
@@ -494,8 +507,10 @@ static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, co
 	}
 	hdr = rb->data.len;
 	sbuf_append(&rb->data, &rop, sizeof(rop));
+	hop_reply_to = src;
 	shard_exec(sh, NULL, cmd, (int)argc, sh->hop_argv, op->dbid, op->proto, op->ctxflags,
 		   &rb->data, &res);
+	hop_reply_to = -1;
 	if (res.prog) {
 		/* A reply that streams large values: the program goes back
 		 * instead, in the same place of the batch. */
@@ -510,6 +525,10 @@ static void shard_run_hop(struct shard *sh, int src, const struct hop_op *op, co
 		rop.len = (uint32_t)(rb->data.len - hdr - sizeof(rop));
 		memcpy(rb->data.p + hdr, &rop, sizeof(rop));
 		hop_pad(&rb->data);
+	}
+	if (hop_deferred.len) {
+		sbuf_append(&rb->data, hop_deferred.p, hop_deferred.len);
+		hop_deferred.len = 0;
 	}
 	block_serve_ready(sh);
 }
@@ -1001,6 +1020,42 @@ static void shard_handle_cqe(struct shard *sh, struct io_uring_cqe *cqe)
 		client_on_poll((struct client *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK), cqe->res);
 }
 
+/*
+ * Shutdown: large values acknowledged from memory (blob spills: MSET,
+ * APPEND, SETRANGE, SET inside MULTI) may still be queued or being written.
+ * Runs the blob tier's part of the loop until they are written and their
+ * index records submitted (blob_close() commits those), bounded in time.
+ * Other completions are dropped: the clients are closed next.
+ */
+#define SHARD_BLOB_DRAIN_US (30 * 1000000LL)
+
+static void shard_blob_drain(struct shard *sh)
+{
+	int64_t deadline = util_monotonic_us() + SHARD_BLOB_DRAIN_US;
+
+	while (blob_draining(sh)) {
+		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+
+		if (util_monotonic_us() >= deadline) {
+			log_warning("Shard %d: large values still unwritten at shutdown", sh->id);
+			return;
+		}
+		blob_turn(sh);
+		io_uring_submit_and_wait_timeout(&sh->ring, &cqe, 1, &ts, NULL);
+		io_uring_for_each_cqe(&sh->ring, head, cqe) {
+			uint64_t ud = io_uring_cqe_get_data64(cqe);
+
+			if (ud >= UD_ACCEPT + SHARD_MAX_LISTEN && (ud & UD_TAG_MASK) == UD_TAG_BLOB)
+				blob_on_cqe(sh, (void *)(uintptr_t)(ud & ~(uint64_t)UD_TAG_MASK),
+					    cqe->res);
+			n++;
+		}
+		io_uring_cq_advance(&sh->ring, n);
+	}
+}
+
 int shard_setup(struct shard *sh, int id)
 {
 	sh->id = id;
@@ -1093,6 +1148,8 @@ void *shard_main(void *arg)
 	atomic_fetch_add(&srv.exited, 1);
 	for (unsigned spins = 0; atomic_load(&srv.exited) < srv.nshards;)
 		{ shard_check_park(sh); spin_wait(&spins); }
+	shard_blob_drain(sh);
+	blob_shard_stop(sh);
 	for (int i = 0; i < sh->nlisten; i++)
 		close(sh->listen_fds[i]);
 	if (sh->relisten)
@@ -1102,6 +1159,7 @@ void *shard_main(void *arg)
 	client_close_all(sh);
 	client_free_segs(sh);
 	shard_free_batches(sh);
+	sbuf_free(&hop_deferred);
 	block_free_all(sh);
 	multi_free_all(sh);
 	pubsub_free_all(sh);

@@ -1,7 +1,7 @@
 /*
  * test_blob_index.c - the LMDB index of large values: CRC32C vectors, records
  * read back field for field, keys past LMDB's 511-byte limit, group commit
- * from four threads, per-key order, reopen, the three sync modes, records
+ * from four threads, per-key order, units kept in one commit, reopen, the three sync modes, records
  * acknowledged before a SIGKILL, allocators rebuilt from a scan after reopen,
  * a timed scan of 100k records, a full map, a full disk (a small tmpfs),
  * failed and fatal commits, and damaged records.
@@ -827,6 +827,68 @@ static void test_held_writer_commits_the_backlog_in_one_transaction(void **state
 	blob_index_close(ix);
 }
 
+/*
+ * A unit (blob_index_hold .. blob_index_release) is queued only at the
+ * release, and a batch does not end inside it, even past max_batch: the
+ * server puts a key's new record and deletes its old one as a unit, so that
+ * a crash between two commits never finds the key with neither.
+ */
+static void test_a_unit_is_queued_at_release_and_never_split_across_commits(void **state)
+{
+	struct blob_index *ix = open_ix(BLOB_INDEX_SYNC_NO, 0, 4);
+	struct blob_index_stats st;
+	uint64_t commits;
+
+	(void)state;
+	w_reset(8);
+	/* Held submissions wait for the release. */
+	blob_index_hold(ix);
+	put_id(ix, 200, 0);
+	blob_index_hold(ix);		/* nested: the outer release queues */
+	put_id(ix, 201, 1);
+	blob_index_release(ix);
+	usleep(100 * 1000);
+	assert_absent(ix, 0, 200);
+	assert_absent(ix, 0, 201);
+	blob_index_stats(ix, &st);
+	commits = st.commits;
+	blob_index_release(ix);
+	w_wait(2);
+	assert_present(ix, 0, 200);
+	assert_present(ix, 0, 201);
+	blob_index_stats(ix, &st);
+	assert_int_equal(st.commits, commits + 1);
+	assert_int_equal(st.last_batch, 2);
+
+	/* Three singles, a unit of three, one single, max_batch 4: the first
+	 * batch runs to the end of the unit (6), the last single is alone. */
+	w_reset(8);
+	gate_close(ix);
+	put_id(ix, 1, 0);
+	put_id(ix, 2, 1);
+	put_id(ix, 3, 2);
+	blob_index_hold(ix);
+	put_id(ix, 100, 3);
+	del_id(ix, 100, 4);
+	put_id(ix, 101, 5);
+	blob_index_release(ix);
+	put_id(ix, 4, 6);
+	blob_index_stats(ix, &st);
+	commits = st.commits;
+	gate_open();
+	w_wait(7);
+	blob_index_stats(ix, &st);
+	assert_int_equal(st.commits, commits + 2);
+	assert_int_equal(st.last_batch, 1);
+	for (size_t i = 0; i < 7; i++) {
+		assert_int_equal(W.seq[i], i);		/* done() in submission order */
+		assert_int_equal(W.res[i], 0);
+	}
+	assert_absent(ix, 0, 100);
+	assert_present(ix, 0, 101);
+	blob_index_close(ix);
+}
+
 static void test_mutations_of_one_key_apply_in_submission_order(void **state)
 {
 	struct blob_index *ix = open_ix(BLOB_INDEX_SYNC_NO, 0, 0);
@@ -1616,6 +1678,7 @@ int main(void)
 		T(test_group_commit_from_four_threads),
 		T(test_group_commit_under_a_closed_loop),
 		T(test_held_writer_commits_the_backlog_in_one_transaction),
+		T(test_a_unit_is_queued_at_release_and_never_split_across_commits),
 		T(test_mutations_of_one_key_apply_in_submission_order),
 		T(test_reopen_keeps_every_record),
 		T(test_close_commits_what_is_still_queued),
