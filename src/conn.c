@@ -523,6 +523,13 @@ void client_on_send(struct client *c, int res)
 
 /* --- input --- */
 
+/* Is a complete command held in the parser (a DISPATCH_RETRY)? Everywhere
+ * else the parser is reset after each command. */
+static bool client_holds_parsed(const struct client *c)
+{
+	return c->parser.argc >= 0 && c->parser.nargs == c->parser.argc;
+}
+
 static void client_arm_recv(struct client *c)
 {
 	struct io_uring_sqe *sqe;
@@ -535,7 +542,8 @@ static void client_arm_recv(struct client *c)
 		return;
 	if (c->wbuf.len + c->sending.len > CLIENT_OUT_HIGH)
 		return;
-	if (c->rpos) {
+	/* Not under a command kept parsed for a retry: its offsets would move. */
+	if (c->rpos && !client_holds_parsed(c)) {
 		sbuf_consume(&c->rbuf, c->rpos);
 		c->rpos = 0;
 		resp_parser_reset(&c->parser, 0);
@@ -1014,9 +1022,11 @@ static void client_process(struct client *c)
 		}
 		d = client_dispatch(c, (int)argc, c->argv);
 		if (d == DISPATCH_RETRY) {
-			/* Keep the command: it is parsed again once resumed. */
+			/* Keep the command, parsed: resumed, resp_parse answers
+			 * it again from its state without reading the buffer,
+			 * which an inline command has unescaped in place and
+			 * could not be parsed again. */
 			c->flags |= CL_PAUSED;
-			resp_parser_reset(&c->parser, c->rpos);
 			break;
 		}
 		c->rpos = consumed;
