@@ -29,9 +29,10 @@
  * session.
  *
  * State does not carry over: after each input the keys of every database,
- * the waiter, watch and pub/sub registries, the ACL users and the
- * configuration go back to their initial state, with the other shards
- * parked. Statistics and the command table stay.
+ * the waiter, watch and pub/sub registries, the ACL users, the
+ * configuration and the client ids go back to their initial state, with
+ * the other shards parked (so the clients of every input have ids 1 to 4,
+ * in the order they connect). Statistics and the command table stay.
  *
  * The filter. Commands that would stop the process, make it sleep or write
  * files outside the test are not sent: a client's stream is cut just before
@@ -843,6 +844,9 @@ static void server_reset(void)
 	acl_free_all();
 	acl_init();
 	atomic_store(&srv.stop, 0);
+	/* Clients are 1, 2, 3, 4 in the order they connect, so an input can
+	 * name them (CLIENT KILL ID 2, CLIENT UNBLOCK 1). */
+	atomic_store(&srv.next_client_id, 0);
 	shard_unpark(sh0, all);
 }
 
