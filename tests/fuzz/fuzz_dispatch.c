@@ -94,6 +94,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -887,6 +888,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const uint8_t seed[16] = "strata-fuzzing!";
+	sigset_t pipe_set;
 	const char *env;
 	int nshards = 2;
 
@@ -933,6 +935,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	sh0->listen_fds[0] = listen_fd;
 	sh0->nlisten = 1;
 
+	/* As main.c: SIGPIPE blocked in every thread (the server's sends say
+	 * MSG_NOSIGNAL, but the maxclients refusal is a plain write). */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 	CHECK(shard_loop_start(sh0) == 0);
 	for (int i = 1; i < nshards; i++)
 		CHECK(pthread_create(&srv.shards[i].thread, NULL, shard_main, &srv.shards[i]) == 0);
