@@ -51,10 +51,12 @@
  *                                     Redis sends too, but it takes seconds
  *                                     and gigabytes here (libFuzzer counts
  *                                     it as a timeout or out-of-memory).
- * Blocking commands are not filtered: one that is still waiting when the
- * input ends is cancelled by its client's disconnection, a path worth
- * fuzzing too. Nothing waits for a timeout: a blocked client with a short
- * timeout may or may not get its reply before the input ends.
+ * Blocking commands are not filtered. When the input ends, the harness
+ * waits for the ones whose timeout comes within FUZZ_WAIT_MS (default 50)
+ * so their timeout replies are fuzzed too; one blocked for longer or for
+ * ever is cancelled by its client's disconnection, a path worth fuzzing
+ * too. (Between pieces of the input nothing waits: a timeout may or may
+ * not have fired.)
  *
  * Oracles, besides ASan, UBSan and LeakSanitizer:
  *  - every reply stream is a sequence of complete, valid RESP values
@@ -131,6 +133,7 @@ static size_t mem_baseline;		/* mem_used() after the first reset */
 static int server_fds[64];		/* descriptors of the server's connections */
 static int nserver_fds;
 static int64_t step_ms = 5000;
+static int64_t wait_ms = 50;		/* FUZZ_WAIT_MS: see wait_for_timeouts() */
 static bool tracing;
 
 /* ---- byte buffers (plain malloc: not counted by mem_used) ---------------- */
@@ -501,6 +504,63 @@ static int server_clients(void)
 	for (int s = 0; s < srv.nshards; s++)
 		n += srv.shards[s].nclients;
 	return n;
+}
+
+/*
+ * The earliest deadline of a blocked command, unix ms, or 0: the block
+ * timers of the shards holding waiters and the deadlines of the clients
+ * polled across shards. The other shards are parked to read theirs.
+ */
+static int64_t next_block_deadline(void)
+{
+	uint64_t others = (srv.nshards >= 64 ? ~0ull : (1ull << srv.nshards) - 1) & ~1ull;
+	int64_t next = 0;
+	bool blocked = false;
+
+	for (int i = 0; i < sh0->nclients; i++) {
+		struct client *c = sh0->clients[i];
+
+		if (c->flags & CL_POLL) {
+			if (c->poll_deadline && (!next || c->poll_deadline < next))
+				next = c->poll_deadline;
+		} else if (c->block_cookie) {
+			blocked = true;
+		}
+	}
+	if (!blocked)
+		return next;
+	if (others)
+		shard_park(sh0, others);
+	for (int s = 0; s < srv.nshards; s++) {
+		struct shard *sh = &srv.shards[s];
+
+		if (sh->nwaiters && sh->block_timer_at && (!next || sh->block_timer_at < next))
+			next = sh->block_timer_at;
+	}
+	if (others)
+		shard_unpark(sh0, others);
+	return next;
+}
+
+/*
+ * Blocked commands whose timeout falls within FUZZ_WAIT_MS of the end of
+ * the input are waited for, so that timeouts (block timers, the polling of
+ * commands blocked across shards, their replies) are fuzzed too; a command
+ * blocked for longer, or for ever, is left to be cancelled by the client's
+ * departure.
+ */
+static void wait_for_timeouts(void)
+{
+	int64_t end = util_mstime() + wait_ms;
+	int64_t next;
+
+	while ((next = next_block_deadline()) && next <= end) {
+		while (util_mstime() <= next + 1) {
+			if (!pump())
+				usleep(200);
+		}
+		settle();
+	}
 }
 
 /* Every client leaves: the server must close and free each connection. */
@@ -901,6 +961,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		nshards = 2;
 	if ((env = getenv("FUZZ_STEP_MS")))
 		step_ms = atoll(env) > 0 ? atoll(env) : step_ms;
+	if ((env = getenv("FUZZ_WAIT_MS")))
+		wait_ms = atoll(env) >= 0 ? atoll(env) : wait_ms;
 
 	config_apply();
 	log_min_level = cfg.loglevel;
@@ -974,6 +1036,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		client_send_bytes(fc, from, to - from);
 		settle();
 	}
+	wait_for_timeouts();
 	clients_leave();
 	check_fds_closed();
 	check_replies(any_global);
