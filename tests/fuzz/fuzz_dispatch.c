@@ -73,8 +73,11 @@
  *    what it was after the first input, give or take 1 MB of caches, and
  *    the descriptor of every connection is closed.
  * A failed oracle prints what it saw and aborts, which libFuzzer reports as
- * a crash with the input saved. FUZZ_TRACE=1 in the environment prints each
- * client's replies.
+ * a crash with the input saved.
+ *
+ * Environment: FUZZ_SHARDS (2), FUZZ_STEP_MS (5000), FUZZ_WAIT_MS (50), and
+ * FUZZ_TRACE=1 to print each client's replies and keep the server's log on
+ * stdout.
  */
 #include "server.h"
 #include "acl.h"
@@ -112,7 +115,7 @@
 #define MARKER_LEN	2
 #define OUT_CAP		(64u * 1024 * 1024)	/* reply bytes kept per client */
 #define RESP_DEPTH_MAX	32			/* nesting of a valid reply */
-#define MEM_SLACK	(1024 * 1024)
+#define MEM_SLACK	(1024 * 1024)		/* caches that may outlive a reset */
 #define RANDMEMBER_MIN	(-100000)		/* filter: most negative count */
 
 #define CHECK(e) \
@@ -124,17 +127,18 @@ static _Noreturn void check_fail(const char *expr, int line)
 	abort();
 }
 
-/* Set in LLVMFuzzerInitialize. */
-static struct shard *sh0;
-static int listen_fd;
-static struct sockaddr_un listen_addr;
+/* Set in LLVMFuzzerInitialize; everything runs on libFuzzer's thread,
+ * which is shard 0's. */
+static struct shard *sh0;		/* the shard this thread drives */
+static int listen_fd;			/* shard 0's listener (abstract AF_UNIX) */
+static struct sockaddr_un listen_addr;	/* where clients connect */
 static socklen_t listen_addrlen;
 static size_t mem_baseline;		/* mem_used() after the first reset */
-static int server_fds[64];		/* descriptors of the server's connections */
+static int server_fds[64];		/* descriptors of this input's connections */
 static int nserver_fds;
-static int64_t step_ms = 5000;
+static int64_t step_ms = 5000;		/* FUZZ_STEP_MS: longest a step may take */
 static int64_t wait_ms = 50;		/* FUZZ_WAIT_MS: see wait_for_timeouts() */
-static bool tracing;
+static bool tracing;			/* FUZZ_TRACE: print the replies */
 
 /* ---- byte buffers (plain malloc: not counted by mem_used) ---------------- */
 
