@@ -3,7 +3,8 @@
 #   make            build src/strata-server and src/strata-check-blob (installs
 #                   missing Debian packages first)
 #   make run        build and start the server on conf/strata.conf
-#   make test       build and run every test: unit, integration, Redis suite, ASan
+#   make test       build and run every test: unit, integration, Redis suite, ASan,
+#                   then each fuzzer for FUZZ_SECONDS (60)
 #   make test-unit / test-integ / test-redis / asan / fuzz / bench / bench-large / clean / install
 #   make certs      test CA and certificates for TLS in build/tls (openssl CLI)
 #   make test-tls   the TLS tests alone (they also run in test-integ)
@@ -101,6 +102,7 @@ test: all
 	$(MAKE) test-unit test-integ
 	$(MAKE) test-redis
 	$(MAKE) asan
+	$(MAKE) fuzz
 
 test-unit: $(DEPS_STAMP) $(UNIT_BINS) $(BUILD)/strata-check-blob
 	@STRATA_CHECK_BLOB_BIN=$(BUILD)/strata-check-blob bash tests/run-unit.sh $(UNIT_BINS)
@@ -127,9 +129,11 @@ asan: $(DEPS_STAMP)
 		SANFLAGS="-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		test-unit test-integ
 
-# libFuzzer harnesses (clang): the committed corpus as regressions, then
-# FUZZ_SECONDS (default 60) of fuzzing each, in build/fuzz; tests/fuzz/run.sh.
-fuzz:
+# libFuzzer harnesses (clang, ASan + UBSan): the committed corpus as
+# regressions, then FUZZ_SECONDS (default 60) of fuzzing each, in build/fuzz;
+# tests/fuzz/run.sh. Part of make test, after the asan step: with three
+# harnesses it adds about four minutes.
+fuzz: $(DEPS_STAMP)
 	@bash tests/fuzz/run.sh
 
 bench: all

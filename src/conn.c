@@ -1106,6 +1106,13 @@ void conn_chunk(struct shard *sh, struct blob_stream *st, void *buf, size_t off,
 
 /* --- input --- */
 
+/* Is a complete command held in the parser (a DISPATCH_RETRY)? Everywhere
+ * else the parser is reset after each command. */
+static bool client_holds_parsed(const struct client *c)
+{
+	return c->parser.argc >= 0 && c->parser.nargs == c->parser.argc;
+}
+
 static void client_arm_recv(struct client *c)
 {
 	struct io_uring_sqe *sqe;
@@ -1145,7 +1152,8 @@ static void client_arm_recv(struct client *c)
 		c->inflight++;
 		return;
 	}
-	if (c->rpos) {
+	/* Not under a command kept parsed for a retry: its offsets would move. */
+	if (c->rpos && !client_holds_parsed(c)) {
 		sbuf_consume(&c->rbuf, c->rpos);
 		c->rpos = 0;
 		resp_parser_reset(&c->parser, 0);
@@ -1828,9 +1836,11 @@ static void client_process(struct client *c)
 		if (c->up && c->up->body_done && d != DISPATCH_RETRY)
 			upload_end(c, true);	/* refused before it could run */
 		if (d == DISPATCH_RETRY) {
-			/* Keep the command: it is parsed again once resumed. */
+			/* Keep the command, parsed: resumed, resp_parse answers
+			 * it again from its state without reading the buffer,
+			 * which an inline command has unescaped in place and
+			 * could not be parsed again. */
 			c->flags |= CL_PAUSED;
-			resp_parser_reset(&c->parser, c->rpos);
 			break;
 		}
 		c->rpos = consumed;

@@ -213,7 +213,21 @@ void shard_count_error(void *arg, const char *code, size_t len);
 void shard_reset_stats(struct shard *sh);
 /* Frees what shard_setup() allocated for statistics (at exit). */
 void shard_free_stats(struct shard *sh);
+/* The thread of a shard: shard_loop_start(), shard_loop_turn() until
+ * srv.stop, then shard_loop_end(). */
 void *shard_main(void *arg);
+/* The three parts of shard_main(), for a test that drives a shard from its
+ * own thread (tests/fuzz/fuzz_dispatch.c). All three must run on the thread
+ * that owns the shard, which start makes shard_self.
+ * start: creates the ring and arms the accepts, the cron timer and the
+ * eventfd read; returns 0 or -errno (logged).
+ * turn: one loop turn; with may_sleep it waits for a completion when no
+ * work is queued, without it never blocks. Returns the completions handled.
+ * end: closes the listeners and the ring and frees every client and the
+ * shard's waiters, watch and pub/sub registries (its keys stay). */
+int shard_loop_start(struct shard *sh);
+unsigned shard_loop_turn(struct shard *sh, bool may_sleep);
+void shard_loop_end(struct shard *sh);
 void shard_wake(struct shard *sh);
 /* A submission queue entry of the shard's ring (submits to make room). */
 struct io_uring_sqe *shard_sqe(struct shard *sh);

@@ -1092,62 +1092,63 @@ static int shard_ring_init(struct shard *sh)
 	return ret;
 }
 
-void *shard_main(void *arg)
+int shard_loop_start(struct shard *sh)
 {
-	struct shard *sh = arg;
 	int ret;
 
 	shard_self = sh;
 	ret = shard_ring_init(sh);
 	if (ret < 0) {
 		log_warning("Shard %d: io_uring setup failed: %s", sh->id, strerror(-ret));
-		atomic_store(&srv.stop, 1);
-		return NULL;
+		return ret;
 	}
 	for (int i = 0; i < sh->nlisten; i++)
 		shard_arm_accept(sh, i);
 	shard_arm_timer(sh);
 	shard_arm_event(sh);
+	return 0;
+}
 
-	while (!atomic_load(&srv.stop)) {
-		struct io_uring_cqe *cqe;
-		unsigned head, n = 0;
+unsigned shard_loop_turn(struct shard *sh, bool may_sleep)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
 
-		if (sh->relisten)
-			shard_relisten(sh);
+	if (sh->relisten)
+		shard_relisten(sh);
+	if (may_sleep)
 		atomic_store(&sh->sleeping, 1);
-		if (atomic_load(&sh->inbox) || atomic_load(&sh->park_req) || blob_pending(sh)) {
-			atomic_store(&sh->sleeping, 0);
-			/* With DEFER_TASKRUN completions are only reaped when we
-			 * ask for events, so never just submit. */
-			io_uring_submit_and_get_events(&sh->ring);
-		} else {
-			io_uring_submit_and_wait(&sh->ring, 1);
-			atomic_store(&sh->sleeping, 0);
-		}
-		shard_check_park(sh);
-		kv_clock_update();
-		io_uring_for_each_cqe(&sh->ring, head, cqe) {
-			shard_handle_cqe(sh, cqe);
-			n++;
-			shard_check_park(sh);
-		}
-		io_uring_cq_advance(&sh->ring, n);
-		shard_drain_inbox(sh);
-		blob_turn(sh);
-		client_run_resumed(sh);
-		client_run_parkq(sh);
-		shard_flush_hops(sh);
-		client_flush_dirty(sh);
-		if (cfg.maxmemory_clients)
-			client_evict(sh);
+	if (!may_sleep || atomic_load(&sh->inbox) || atomic_load(&sh->park_req) ||
+	    blob_pending(sh)) {
+		atomic_store(&sh->sleeping, 0);
+		/* With DEFER_TASKRUN completions are only reaped when we
+		 * ask for events, so never just submit. */
+		io_uring_submit_and_get_events(&sh->ring);
+	} else {
+		io_uring_submit_and_wait(&sh->ring, 1);
+		atomic_store(&sh->sleeping, 0);
 	}
-	/* Shutdown. A coordinator may still be finishing a parked command that
-	 * needs us: keep answering park requests until every shard is out of
-	 * its loop, after which no coordinator can exist. */
-	atomic_fetch_add(&srv.exited, 1);
-	for (unsigned spins = 0; atomic_load(&srv.exited) < srv.nshards;)
-		{ shard_check_park(sh); spin_wait(&spins); }
+	shard_check_park(sh);
+	kv_clock_update();
+	io_uring_for_each_cqe(&sh->ring, head, cqe) {
+		shard_handle_cqe(sh, cqe);
+		n++;
+		shard_check_park(sh);
+	}
+	io_uring_cq_advance(&sh->ring, n);
+	shard_drain_inbox(sh);
+	blob_turn(sh);
+	client_run_resumed(sh);
+	client_run_parkq(sh);
+	shard_flush_hops(sh);
+	client_flush_dirty(sh);
+	if (cfg.maxmemory_clients)
+		client_evict(sh);
+	return n;
+}
+
+void shard_loop_end(struct shard *sh)
+{
 	shard_blob_drain(sh);
 	blob_shard_stop(sh);
 	for (int i = 0; i < sh->nlisten; i++)
@@ -1163,5 +1164,24 @@ void *shard_main(void *arg)
 	block_free_all(sh);
 	multi_free_all(sh);
 	pubsub_free_all(sh);
+}
+
+void *shard_main(void *arg)
+{
+	struct shard *sh = arg;
+
+	if (shard_loop_start(sh) < 0) {
+		atomic_store(&srv.stop, 1);
+		return NULL;
+	}
+	while (!atomic_load(&srv.stop))
+		shard_loop_turn(sh, true);
+	/* Shutdown. A coordinator may still be finishing a parked command that
+	 * needs us: keep answering park requests until every shard is out of
+	 * its loop, after which no coordinator can exist. */
+	atomic_fetch_add(&srv.exited, 1);
+	for (unsigned spins = 0; atomic_load(&srv.exited) < srv.nshards;)
+		{ shard_check_park(sh); spin_wait(&spins); }
+	shard_loop_end(sh);
 	return NULL;
 }
