@@ -2210,11 +2210,6 @@ int blob_open(void)
 	return 0;
 }
 
-void blob_shard_start(struct shard *sh)
-{
-	(void)sh;
-}
-
 void blob_shard_stop(struct shard *sh)
 {
 	(void)sh;

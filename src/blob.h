@@ -78,8 +78,7 @@ struct blob_msg {
 int blob_open(void);
 /* After every shard thread ended: commits what is queued and closes. */
 void blob_close(void);
-/* On the shard's thread once its ring exists, and before it is torn down. */
-void blob_shard_start(struct shard *sh);
+/* On the shard's thread before it is torn down: frees its scratch state. */
 void blob_shard_stop(struct shard *sh);
 /* A completion of a blob operation (user_data tag UD_TAG_BLOB). */
 void blob_on_cqe(struct shard *sh, void *op, int res);

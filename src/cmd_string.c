@@ -114,20 +114,19 @@ static struct kv_entry *str_store(struct kv_db *db, const char *key, size_t klen
 	return kv_set_str(db, key, klen, p, n, flags);
 }
 
-/* Replies e's whole value as a bulk string and returns true, or replies an
- * error and returns false. */
-static bool str_reply_value(struct cmd_ctx *ctx, const struct kv_entry *e)
+/* Replies e's whole value as a bulk string (a large value on disk as a hole
+ * in the reply, streamed by the client's shard). */
+static void str_reply_value(struct cmd_ctx *ctx, const struct kv_entry *e)
 {
 	struct str_view v;
 
 	if (e->enc == KV_ENC_BLOB) {
 		/* Streamed from disk unless its bytes are in memory. */
 		blob_reply_range(ctx->w, e, 0, kv_str_len(e));
-		return true;
+		return;
 	}
 	str_value(e, &v);
 	resp_w_bulk(ctx->w, v.p, v.len);
-	return true;
 }
 
 /* Redis's getGenericCommand: replies the value of argv[1] (null if absent)
@@ -144,7 +143,8 @@ static bool str_get_reply(struct cmd_ctx *ctx)
 		cmd_reply_wrongtype(ctx);
 		return false;
 	}
-	return str_reply_value(ctx, e);
+	str_reply_value(ctx, e);
+	return true;
 }
 
 /* True if a string of size + append bytes would be within
@@ -401,8 +401,7 @@ static void cmd_getex(struct cmd_ctx *ctx)
 	}
 	if (ea && !str_flags_expire(ctx, f, ea, &when))
 		return;
-	if (!str_reply_value(ctx, e))
-		return;
+	str_reply_value(ctx, e);
 	if ((f & (SETF_EXAT | SETF_PXAT)) && when <= kv_now_ms) {
 		kv_delete_entry(db, e);
 		ctx->dirty++;
