@@ -265,18 +265,24 @@ uint32_t blob_crc32c_sw(uint32_t crc, const void *buf, size_t n)
 }
 
 #if defined(__x86_64__)
-/* One 8-byte crc32 instruction per step: about 8 GB/s at 3 GHz, well above
- * what the disk delivers, so no interleaving of three streams. */
-__attribute__((target("sse4.2")))
-static uint32_t bix_crc32c_hw(uint32_t crc, const void *buf, size_t n)
-{
-	const unsigned char *p = buf;
-	uint64_t c = ~crc;
+/*
+ * One crc32 instruction handles 8 bytes but takes 3 cycles before the next
+ * one on the same register can start, while the CPU can start one every
+ * cycle. So a long buffer is cut into blocks of three lanes of BIX_LANE
+ * bytes, each lane run on its own register, and the three results are
+ * joined. The register is linear over GF(2): running lane a then lane b
+ * from register r gives zeros_L(run(r, a)) ^ run(0, b), where zeros_L(x)
+ * runs L zero bytes from x. zeros_L and zeros_2L are tables made at start.
+ * About three times the speed of one lane (a shard checksums every byte it
+ * writes or reads, on its loop).
+ */
+#define BIX_LANE 4096
 
-	while (n && ((uintptr_t)p & 7)) {
-		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
-		n--;
-	}
+static uint32_t bix_zeros[2][4][256];	/* [0]: BIX_LANE zero bytes, [1]: twice that */
+
+__attribute__((target("sse4.2")))
+static uint64_t bix_hw_run(uint64_t c, const unsigned char *p, size_t n)
+{
 	while (n >= 8) {
 		uint64_t w;
 
@@ -287,7 +293,71 @@ static uint32_t bix_crc32c_hw(uint32_t crc, const void *buf, size_t n)
 	}
 	while (n--)
 		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
-	return ~(uint32_t)c;
+	return c;
+}
+
+static uint32_t bix_zeros_apply(const uint32_t t[4][256], uint32_t x)
+{
+	return t[0][x & 0xff] ^ t[1][(x >> 8) & 0xff] ^ t[2][(x >> 16) & 0xff] ^ t[3][x >> 24];
+}
+
+__attribute__((target("sse4.2")))
+static uint32_t bix_crc32c_hw(uint32_t crc, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	uint64_t c = ~crc;
+
+	while (n && ((uintptr_t)p & 7)) {
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+		n--;
+	}
+	while (n >= 3 * BIX_LANE) {
+		uint64_t a = c, b = 0, d = 0;
+
+		for (size_t i = 0; i < BIX_LANE; i += 8) {
+			uint64_t wa, wb, wd;
+
+			memcpy(&wa, p + i, 8);
+			memcpy(&wb, p + BIX_LANE + i, 8);
+			memcpy(&wd, p + 2 * BIX_LANE + i, 8);
+			a = __builtin_ia32_crc32di(a, wa);
+			b = __builtin_ia32_crc32di(b, wb);
+			d = __builtin_ia32_crc32di(d, wd);
+		}
+		c = bix_zeros_apply(bix_zeros[1], (uint32_t)a) ^
+		    bix_zeros_apply(bix_zeros[0], (uint32_t)b) ^ (uint32_t)d;
+		p += 3 * BIX_LANE;
+		n -= 3 * BIX_LANE;
+	}
+	return ~(uint32_t)bix_hw_run(c, p, n);
+}
+
+/* The tables of zeros_L: by linearity, from the images of single bits. */
+static void bix_zeros_init(void)
+{
+	static const unsigned char zero[BIX_LANE];
+
+	for (int z = 0; z < 2; z++) {
+		uint32_t bit[32];
+
+		for (int i = 0; i < 32; i++) {
+			/* Raw register runs: no inversion in or out. */
+			uint32_t r = ~blob_crc32c_sw(~(1u << i), zero, BIX_LANE);
+
+			if (z)
+				r = ~blob_crc32c_sw(~r, zero, BIX_LANE);
+			bit[i] = r;
+		}
+		for (int byte = 0; byte < 4; byte++)
+			for (int v = 0; v < 256; v++) {
+				uint32_t x = 0;
+
+				for (int k = 0; k < 8; k++)
+					if (v & (1 << k))
+						x ^= bit[byte * 8 + k];
+				bix_zeros[z][byte][v] = x;
+			}
+	}
 }
 #endif
 
@@ -310,8 +380,10 @@ static void bix_crc_init(void)
 					    bix_crc_tab[0][bix_crc_tab[t - 1][i] & 0xff];
 #if defined(__x86_64__)
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("sse4.2"))
+	if (__builtin_cpu_supports("sse4.2")) {
+		bix_zeros_init();
 		bix_crc_impl = bix_crc32c_hw;
+	}
 #endif
 }
 

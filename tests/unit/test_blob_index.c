@@ -409,6 +409,44 @@ static void test_crc32c_is_the_same_at_every_alignment_length_and_split(void **s
 	}
 }
 
+/* Long buffers take the three-lane path of the hardware version: lengths
+ * around multiples of its block (3 x 4 KiB), every start alignment, and a
+ * value of 1 MiB plus a bit split at odd places. */
+static void test_crc32c_long_buffers_match_the_portable_version(void **state)
+{
+	size_t size = (1u << 20) + 4099;
+	unsigned char *buf = malloc(size);
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	static const size_t lens[] = { 12287, 12288, 12289, 12295, 24576, 24583, 36863,
+				       65536, 65537, 131072 + 5 };
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < size; i++) {
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		buf[i] = (unsigned char)s;
+	}
+	for (size_t off = 0; off < 8; off++)
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+			assert_int_equal(blob_crc32c(7, buf + off, lens[k]),
+					 blob_crc32c_sw(7, buf + off, lens[k]));
+	{
+		uint32_t want = blob_crc32c_sw(0, buf + 3, size - 3);
+		uint32_t c = blob_crc32c(0, buf + 3, 40000);
+
+		assert_int_equal(blob_crc32c(0, buf + 3, size - 3), want);
+		c = blob_crc32c(c, buf + 40003, 300001);
+		assert_int_equal(blob_crc32c(c, buf + 340004, size - 340004), want);
+	}
+	memset(buf, 0, size);
+	assert_int_equal(blob_crc32c(0, buf, size), blob_crc32c_sw(0, buf, size));
+	memset(buf, 0xff, size);
+	assert_int_equal(blob_crc32c(0xffffffffu, buf, size), blob_crc32c_sw(0xffffffffu, buf, size));
+	free(buf);
+}
+
 /* ---- basics ---- */
 
 static void test_put_get_del_round_trip(void **state)
@@ -1670,6 +1708,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32c_known_vectors),
 		cmocka_unit_test(test_crc32c_is_the_same_at_every_alignment_length_and_split),
+		cmocka_unit_test(test_crc32c_long_buffers_match_the_portable_version),
 		T(test_put_get_del_round_trip),
 		T(test_bad_arguments_are_refused_without_a_callback),
 		T(test_same_key_in_two_databases_is_two_records),
