@@ -104,6 +104,11 @@ bool blob_wants(uint64_t len);
 /* Buffer size and alignment of upload buffers for a value of len bytes. */
 size_t blob_upload_bufsize(uint64_t len);
 size_t blob_align(void);
+/* Aligned buffers for uploads and reads: sizes from blob_upload_bufsize()
+ * are kept for reuse by the thread that puts them back. Any buffer from
+ * blob_buf_get() may also be given to free(). */
+void *blob_buf_get(size_t n);
+void blob_buf_put(void *p, size_t n);
 /* Starts an upload of len bytes for a key owned by shard owner; cookie is
  * what BM_PUT_ACK gives back to the client shard. */
 struct blob_put *blob_put_new(struct shard *sh, int owner, uint64_t len, void *cookie);

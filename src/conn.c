@@ -837,8 +837,8 @@ static int upload_value_index(const char *name, size_t n, int64_t argc)
 static void upload_free(struct upload *up)
 {
 	for (int i = 0; i < up->nspare; i++)
-		free(up->spare[i]);
-	free(up->cur);
+		blob_buf_put(up->spare[i], up->bufsize);
+	blob_buf_put(up->cur, up->bufsize);
 	sbuf_free(&up->prefix);
 	mem_free(up);
 }
@@ -846,16 +846,12 @@ static void upload_free(struct upload *up)
 /* Takes a buffer to fill, if one is free (or may be made). */
 static void upload_buf(struct upload *up)
 {
-	void *p;
-
 	if (up->cur)
 		return;
 	if (up->nspare) {
 		up->cur = up->spare[--up->nspare];
 	} else if (up->nbufs < UPLOAD_BUFS || up->mem) {
-		if (posix_memalign(&p, blob_align(), up->bufsize))
-			abort();
-		up->cur = p;
+		up->cur = blob_buf_get(up->bufsize);
 		up->nbufs++;
 	}
 	up->fill = 0;
@@ -921,12 +917,12 @@ static void upload_end(struct client *c, bool abort)
 		blob_put_abort(c->sh, up->put);
 	up->ended = true;
 	for (int i = 0; i < up->nspare; i++)
-		free(up->spare[i]);
+		blob_buf_put(up->spare[i], up->bufsize);
 	up->nspare = 0;
 	if (c->flags & CL_RECV)
 		c->recv_orphan = up->cur;	/* the kernel may still write there */
 	else
-		free(up->cur);
+		blob_buf_put(up->cur, up->bufsize);
 	up->cur = NULL;
 	if (up->out == 0)
 		upload_free(up);
@@ -945,7 +941,7 @@ void conn_put_ack(struct shard *sh, void *cookie, void *buf)
 		if ((c->flags & CL_UPLOAD) && !(c->flags & CL_RECV))
 			client_arm_recv(c);
 	} else {
-		free(buf);
+		blob_buf_put(buf, up->bufsize);
 	}
 	if (up->ended && up->out == 0)
 		upload_free(up);
