@@ -290,8 +290,8 @@ static void abuf_free(void *p)
 
 /*
  * Upload buffers and read chunks come in a few power-of-two sizes, and a
- * thread keeps up to POOL_KEEP bytes of each size that it freed: the next
- * upload or GET reuses memory whose pages are mapped, where a fresh buffer
+ * thread keeps up to POOL_KEEP bytes of those it freed, of all sizes: the
+ * next upload or GET reuses memory whose pages are mapped, where a fresh buffer
  * from malloc costs page faults and the zeroing of every page (a third of
  * the server's CPU under 1 MiB SETs before this). A buffer is kept by the
  * thread that frees it, whichever made it; no list is shared.
@@ -306,6 +306,7 @@ struct buf_pool {
 };
 
 static _Thread_local struct buf_pool pools[POOL_CLASSES];
+static _Thread_local size_t pools_bytes;
 static _Thread_local bool pools_closed;
 
 static int pool_class(size_t n)
@@ -320,8 +321,10 @@ void *blob_buf_get(size_t n)
 {
 	int k = pool_class(n);
 
-	if (k >= 0 && pools[k].n)
+	if (k >= 0 && pools[k].n) {
+		pools_bytes -= n;
 		return pools[k].p[--pools[k].n];
+	}
 	return abuf_alloc(n);
 }
 
@@ -332,7 +335,7 @@ void blob_buf_put(void *p, size_t n)
 
 	if (!p)
 		return;
-	if (k < 0 || pools_closed || (size_t)pools[k].n >= POOL_KEEP >> (POOL_MIN_SHIFT + k)) {
+	if (k < 0 || pools_closed || pools_bytes + n > POOL_KEEP) {
 		abuf_free(p);
 		return;
 	}
@@ -344,6 +347,7 @@ void blob_buf_put(void *p, size_t n)
 			abort();
 	}
 	bp->p[bp->n++] = p;
+	pools_bytes += n;
 }
 
 /* This thread's pools, at its end; buffers freed later are freed at once. */
@@ -356,6 +360,7 @@ static void pools_close(void)
 		pools[k].p = NULL;
 		pools[k].cap = 0;
 	}
+	pools_bytes = 0;
 	pools_closed = true;
 }
 
