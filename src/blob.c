@@ -27,6 +27,10 @@
  * their bytes in memory and written in the background (a "spill"); they
  * become disk-only when their record committed.
  *
+ * Durability. A command that changed large keys (a put, a spill, a delete,
+ * a TTL change, a rename) answers only after every index mutation it caused
+ * committed: its reply is held by a durability gate (see "gates" below).
+ *
  * Space. A request for extents that do not fit grows the file with an
  * io_uring fallocate first; requests queue behind a growth or a hole punch,
  * so no write ever lands in a block being punched. Over blob-max-bytes a
@@ -1404,9 +1408,18 @@ static void hook_release(struct kv_db *db, struct kv_entry *e)
 	atomic_fetch_add(&bv->refs, 1);
 	bv_lock(bv);
 	bv->dead = true;
-	index_del(bv, inode_new(N_DROP, bv, NULL));
+	index_del(bv, inode_new(N_DROP, bv, gate_join()));
 	bv_unlock(bv);
 	bv_unref(sh, bv);
+}
+
+/* A result node for a mutation inside a command, whose reply waits for it;
+ * NULL (no node) outside commands. */
+static struct inode *gate_node(struct blob_val *bv)
+{
+	struct blob_gate *g = gate_join();
+
+	return g ? inode_new(N_NOP, bv, g) : NULL;
 }
 
 static size_t hook_length(const void *ref)
@@ -1420,11 +1433,11 @@ static void hook_moved(struct kv_db *dst, struct kv_entry *e)
 
 	bv_lock(bv);
 	blob_index_hold(bx);	/* the old name's delete and the new name's put: one commit */
-	index_del(bv, NULL);
+	index_del(bv, gate_node(bv));
 	bv_set_key(bv, dst->id, e->key, e->klen);
 	bv->entry_shard = dst->owner;
 	if (atomic_load(&bv->state) == BV_STORED)
-		index_put(bv, inode_new(N_NOP, bv, NULL));
+		index_put(bv, inode_new(N_NOP, bv, gate_join()));
 	blob_index_release(bx);
 	bv_unlock(bv);
 }
@@ -1438,7 +1451,7 @@ static void hook_expire(struct kv_db *db, struct kv_entry *e)
 	if (bv->expire != e->expire_ms) {
 		bv->expire = e->expire_ms;
 		if (atomic_load(&bv->state) == BV_STORED && !bv->dead)
-			index_put(bv, inode_new(N_NOP, bv, NULL));
+			index_put(bv, inode_new(N_NOP, bv, gate_join()));
 	}
 	bv_unlock(bv);
 }
@@ -1471,7 +1484,7 @@ static void hook_swapped(struct kv_db *a, struct kv_db *b)
 			struct blob_val *bv = e->v.ptr;
 
 			bv_lock(bv);
-			index_del(bv, NULL);
+			index_del(bv, gate_node(bv));
 			bv->db = dbs[i]->id;
 			bv_unlock(bv);
 		}
@@ -1482,7 +1495,7 @@ static void hook_swapped(struct kv_db *a, struct kv_db *b)
 
 			bv_lock(bv);
 			if (atomic_load(&bv->state) == BV_STORED)
-				index_put(bv, inode_new(N_NOP, bv, NULL));
+				index_put(bv, inode_new(N_NOP, bv, gate_join()));
 			bv_unlock(bv);
 		}
 		sbuf_free(&list[i]);
