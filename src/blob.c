@@ -27,6 +27,10 @@
  * their bytes in memory and written in the background (a "spill"); they
  * become disk-only when their record committed.
  *
+ * Durability. A command that changed large keys (a put, a spill, a delete,
+ * a TTL change, a rename) answers only after every index mutation it caused
+ * committed: its reply is held by a durability gate (see "gates" below).
+ *
  * Space. A request for extents that do not fit grows the file with an
  * io_uring fallocate first; requests queue behind a growth or a hole punch,
  * so no write ever lands in a block being punched. Over blob-max-bytes a
@@ -140,6 +144,7 @@ struct spill {
 	int err;
 	struct areq areq;
 	struct blob_val *bv;
+	struct blob_gate *gate;		/* the command that made it, or NULL */
 	struct spill *next;		/* in the shard's spill queue */
 	struct spill *sync_next;
 };
@@ -206,6 +211,7 @@ struct blob_prog {
 	struct blob_hole *holes;
 	int nholes, cur;
 	void *cookie;
+	struct blob_gate *gate;		/* held until it opens, or NULL */
 };
 
 struct bfile {
@@ -220,14 +226,28 @@ enum { N_PUT = 1, N_SPILL, N_DROP, N_NOP };
 struct inode {
 	struct inode *next;
 	int kind, err;
-	struct bshard *bs;
-	struct blob_val *bv;
-	struct blob_prog *reply;	/* N_PUT: the SET's reply */
-	int src;
-	void *cookie;
-	int db;
-	char *key;			/* N_PUT failure: the key to take back */
-	size_t klen;
+	struct bshard *bs;		/* the shard that handles the result */
+	struct blob_val *bv;		/* N_PUT, N_SPILL, N_DROP: a reference */
+	struct blob_gate *gate;		/* the command whose reply waits for it, or NULL */
+};
+
+/*
+ * A durability gate: the reply of one command, held until everything the
+ * command changed on the blob tier is durable (see the "gates" section).
+ * Made by the executing thread when the command queues its first index
+ * mutation or spill; every such operation holds one count, and so does the
+ * executing thread until it hands the reply over (blob_prog_deliver) or lets
+ * it go (blob_prog_free, a blocked command). Whoever drops the last count,
+ * on whatever shard thread, sends the reply on.
+ */
+struct blob_gate {
+	_Atomic int count;		/* operations outstanding, + 1 for the executor */
+	_Atomic int err;		/* the first failure (-errno), or 0 */
+	struct blob_prog *prog;		/* the reply; written by the executor before it
+					 * drops its count, read by the last one to drop */
+	int dst;			/* the client's shard */
+	void *cookie;			/* its output segment */
+	bool drop;			/* nobody wants the reply */
 };
 
 struct bshard {
@@ -258,9 +278,22 @@ static _Atomic uint64_t g_allocated, g_dying, g_stored, g_keys;
 static bool opened;
 
 static void bv_unref(struct shard *sh, struct blob_val *bv);
+static struct blob_gate *gate_join(void);
+static void gate_put(struct shard *sh, struct blob_gate *g, int err);
 static void put_maybe_run(struct bshard *bs, struct blob_put *put);
 static void stream_pump(struct bshard *bs, struct blob_stream *st);
 static void alloc_serve(struct bshard *bs);
+
+/* The command running on this thread (blob_exec_begin .. blob_exec_end):
+ * where its reply goes, the holes of values streamed into it, its gate. */
+static _Thread_local struct {
+	struct sbuf *out;
+	size_t base;
+	int depth;
+	struct blob_hole *h;
+	int n, cap;
+	struct blob_gate *gate;		/* made by the first operation that joins */
+} hl;
 
 /* --- small helpers --- */
 
@@ -459,18 +492,22 @@ static void index_done(void *cookie, int err)
 	shard_wake_if_sleeping(bs->sh);
 }
 
-static struct inode *inode_new(int kind, struct blob_val *bv)
+/* A result node for a mutation of bv's record; gate: the command that
+ * waits for it (gate_join()), or NULL. */
+static struct inode *inode_new(int kind, struct blob_val *bv, struct blob_gate *gate)
 {
 	struct inode *n = mem_calloc(1, sizeof(*n));
 
 	n->kind = kind;
 	n->bv = bv;
 	n->bs = bsh[file_owner(bv->file)];
+	n->gate = gate;
 	return n;
 }
 
-/* Submits the record of bv (under its lock); N_NOP nodes are just freed. */
-static int index_put(struct blob_val *bv, struct inode *n)
+/* Submits the record of bv (under its lock). A mutation the index refuses
+ * at once still reports through n, with its error, on the next turn. */
+static void index_put(struct blob_val *bv, struct inode *n)
 {
 	struct blob_index_rec r;
 	int ret;
@@ -479,9 +516,8 @@ static int index_put(struct blob_val *bv, struct inode *n)
 	ret = blob_index_put(bx, bv->db, bv->key, bv->klen, &r, index_done, n);
 	if (ret < 0) {
 		log_warning("Blob index put failed: %s", strerror(-ret));
-		n->err = ret;
+		index_done(n, ret);
 	}
-	return ret;
 }
 
 static void index_del(struct blob_val *bv, struct inode *n)
@@ -490,10 +526,8 @@ static void index_del(struct blob_val *bv, struct inode *n)
 
 	if (ret < 0) {
 		log_warning("Blob index delete failed: %s", strerror(-ret));
-		if (n) {
-			n->err = ret;
+		if (n)
 			index_done(n, ret);
-		}
 	}
 }
 
@@ -731,6 +765,113 @@ static const char *errno_reply(int err)
 	}
 }
 
+/* --- durability gates ---
+ *
+ * A command answers only once what it changed on the blob tier is durable:
+ * every index mutation it queued (a large key deleted, overwritten, renamed,
+ * moved, its TTL changed, a database flushed or swapped) has committed, and
+ * every value it made in memory (a spill: MSET, APPEND, SETRANGE, COPY, SET
+ * inside MULTI) is written and its record committed. While a command runs
+ * (blob_exec_begin .. blob_exec_end, EXEC's commands inside it), each such
+ * operation joins the command's gate, made at the first one; a command that
+ * touches no large key makes none and pays one test of a thread-local.
+ * blob_exec_end() then turns the reply into a program holding the gate, and
+ * blob_prog_deliver() keeps it until the gate opens. Replies stay in order
+ * because the client waits for a program in an output segment of its own,
+ * as for a hop or a streamed reply (conn.c).
+ *
+ * A failure (a record that did not commit, a spill that could not be
+ * written) makes the whole reply one error; the key of a value that did not
+ * become durable is taken back, so that nothing acknowledged is lost and
+ * nothing readable vanishes at a restart without an error having been
+ * answered. A delete that finds no record (-ENOENT) is no failure.
+ */
+
+/* The gate of the command running on this thread, made now if needed; NULL
+ * outside commands (a spill, expiry or eviction of the loop itself). The
+ * caller's operation holds one count of it. */
+static struct blob_gate *gate_join(void)
+{
+	struct blob_gate *g;
+
+	if (hl.depth == 0)
+		return NULL;
+	g = hl.gate;
+	if (!g) {
+		g = mem_calloc(1, sizeof(*g));
+		atomic_init(&g->count, 1);	/* the executor's */
+		atomic_init(&g->err, 0);
+		hl.gate = g;
+	}
+	atomic_fetch_add(&g->count, 1);
+	return g;
+}
+
+/* The gate's last count went: the reply (or an error in its place) goes to
+ * the client's shard. Any shard thread. */
+static void gate_open(struct shard *sh, struct blob_gate *g)
+{
+	struct blob_prog *prog = g->prog;
+	int err = atomic_load(&g->err);
+
+	if (g->drop) {
+		mem_free(g);
+		return;
+	}
+	if (err) {
+		const char *msg = errno_reply(err);
+
+		blob_prog_free(sh, prog);
+		prog = mem_calloc(1, sizeof(*prog));
+		prog->litlen = strlen(msg) + 2;
+		prog->lit = mem_alloc(prog->litlen);
+		memcpy(prog->lit, msg, prog->litlen - 2);
+		memcpy(prog->lit + prog->litlen - 2, "\r\n", 2);
+	}
+	blob_prog_deliver(sh, g->dst, g->cookie, prog);
+	mem_free(g);
+}
+
+/* Drops one count of g (may be NULL), with the operation's error. */
+static void gate_put(struct shard *sh, struct blob_gate *g, int err)
+{
+	int zero = 0;
+
+	if (!g)
+		return;
+	if (err)
+		atomic_compare_exchange_strong(&g->err, &zero, err);
+	if (atomic_fetch_sub(&g->count, 1) == 1)
+		gate_open(sh, g);
+}
+
+/*
+ * Takes back the key of bv, a value that did not become durable, if its
+ * entry still holds bv and lives on this shard (an entry moved to another
+ * shard meanwhile stays: the command is answered an error all the same).
+ * On the shard's own thread: while it runs, no coordinator can move the
+ * entry, so entry_shard read under the lock stays true.
+ */
+static void take_back(struct shard *sh, struct blob_val *bv)
+{
+	struct kv_entry *e;
+	struct kv_db *db;
+	bool here;
+
+	bv_lock(bv);
+	here = !bv->dead && bv->entry_shard == sh->id;
+	bv_unlock(bv);
+	if (!here)
+		return;
+	db = &sh->dbs[bv->db];
+	e = kv_find_raw(db, bv->key, bv->klen);
+	if (e && e->enc == KV_ENC_BLOB && e->v.ptr == bv) {
+		log_warning("Blob key '%.*s' taken back: its value could not be stored",
+			    (int)MIN(bv->klen, (size_t)64), bv->key);
+		kv_delete_entry(db, e);
+	}
+}
+
 /* --- uploads --- */
 
 struct blob_put *blob_put_new(struct shard *sh, int owner, uint64_t len, void *cookie)
@@ -917,7 +1058,6 @@ static void put_maybe_run(struct bshard *bs, struct blob_put *put)
 }
 
 static _Thread_local struct blob_put *exec_put;
-static _Thread_local struct inode *exec_defer;
 
 void blob_put_exec(struct shard *sh, struct blob_put *put, const struct cmd_def *cmd, int argc,
 		   const struct cmd_arg *argv, int dbid, int proto, uint32_t ctxflags, int src,
@@ -968,29 +1108,14 @@ static void put_run(struct bshard *bs, struct blob_put *put)
 	struct blob_prog *prog;
 
 	exec_put = put;
-	exec_defer = NULL;
 	shard_exec(sh, NULL, put->cmd, put->argc, put->argv, put->dbid, put->proto,
 		   put->ctxflags | CTX_NO_BLOCK, &out, &res);
 	exec_put = NULL;
 	prog = res.prog;
 	block_serve_ready(sh);
-	if (exec_defer) {
-		/* The reply waits for the record's commit. */
-		struct inode *n = exec_defer;
-
-		exec_defer = NULL;
-		if (!prog) {
-			prog = mem_calloc(1, sizeof(*prog));
-			prog->litlen = out.len;
-			prog->lit = mem_alloc(out.len ? out.len : 1);
-			memcpy(prog->lit, out.p, out.len);
-		}
-		n->reply = prog;
-		n->src = put->src;
-		n->cookie = put->cookie;
-	} else {
-		deliver(sh, put->src, put->cookie, &out, 0, prog);
-	}
+	/* A value installed made the reply a gated program: it goes out once
+	 * the record committed. */
+	deliver(sh, put->src, put->cookie, &out, 0, prog);
 	sbuf_free(&out);
 	put_free(bs, put);
 }
@@ -1039,20 +1164,15 @@ struct kv_entry *blob_put_install(struct cmd_ctx *ctx, struct kv_db *db, const c
 	atomic_fetch_add(&g_stored, bv->len);
 	atomic_fetch_add(&g_keys, 1);
 	bs_of(ctx->sh)->puts++;
-	n = inode_new(N_PUT, bv);
-	n->db = db->id;
-	n->key = mem_alloc(klen ? klen : 1);
-	memcpy(n->key, key, klen);
-	n->klen = klen;
+	/* The node holds the entry's first reference until it is handled:
+	 * the SET's reply waits for it (the gate), and a failed commit takes
+	 * the key back. */
+	n = inode_new(N_PUT, bv, gate_join());
+	atomic_fetch_add(&bv->refs, 1);
 	bv_lock(bv);
-	if (index_put(bv, n) < 0) {
-		bv_unlock(bv);
-		index_done(n, n->err);
-	} else {
-		bv_unlock(bv);
-	}
+	index_put(bv, n);
+	bv_unlock(bv);
 	blob_index_release(bx);
-	exec_defer = n;
 	return e;
 }
 
@@ -1083,6 +1203,7 @@ struct kv_entry *blob_set_mem(struct kv_db *db, const char *key, size_t klen, co
 	sp->bv = bv;
 	sp->areq.kind = OP_SPILL;
 	sp->areq.obj = sp;
+	sp->gate = gate_join();
 	/* db->owner's thread, or a coordinator while it is parked. */
 	bs->spills_open++;
 	if (bs->spillq_tail)
@@ -1093,8 +1214,21 @@ struct kv_entry *blob_set_mem(struct kv_db *db, const char *key, size_t klen, co
 	return e;
 }
 
-static void spill_finish(struct bshard *bs, struct spill *sp)
+/*
+ * A spill is over: written with its record submitted (the gate went to the
+ * record's node), not needed (the key let go of the value), or failed (err).
+ *
+ * A failed spill takes its key back. The command that made the value has
+ * not answered yet (its gate waits for this spill), so it answers an error
+ * instead, and the key goes: a value that a restart would not find must not
+ * stay readable after its writer was told anything but an error, and after
+ * that error the key reads as absent now as it will after a restart.
+ */
+static void spill_end(struct bshard *bs, struct spill *sp, int err)
 {
+	if (err)
+		take_back(bs->sh, sp->bv);
+	gate_put(bs->sh, sp->gate, err);
 	bs->spills_open--;
 	bv_unref(bs->sh, sp->bv);
 	mem_free(sp);
@@ -1113,9 +1247,9 @@ static void spill_write(struct bshard *bs, struct spill *sp)
 static void spill_allocated(struct bshard *bs, struct spill *sp, int ret)
 {
 	if (ret < 0) {
-		log_warning("Blob spill of a %llu byte value failed: %s; it stays in memory",
+		log_warning("Blob spill of a %llu byte value failed: %s; its key is taken back",
 			    (unsigned long long)sp->bv->len, strerror(-ret));
-		spill_finish(bs, sp);
+		spill_end(bs, sp, ret);
 		return;
 	}
 	spill_write(bs, sp);
@@ -1127,7 +1261,7 @@ static void spill_start(struct bshard *bs, struct spill *sp)
 	int ret;
 
 	if (bv->dead) {
-		spill_finish(bs, sp);
+		spill_end(bs, sp, 0);
 		return;
 	}
 	if (bs->busy || bs->waitq) {
@@ -1155,19 +1289,17 @@ static void spill_commit(struct bshard *bs, struct spill *sp)
 	bv_lock(bv);
 	if (bv->dead) {
 		bv_unlock(bv);
-		spill_finish(bs, sp);
+		spill_end(bs, sp, 0);
 		return;
 	}
-	n = inode_new(N_SPILL, bv);
+	/* The command's reply now waits for the record (the node). */
+	n = inode_new(N_SPILL, bv, sp->gate);
+	sp->gate = NULL;
 	atomic_fetch_add(&bv->refs, 1);		/* held by the node */
-	if (index_put(bv, n) < 0) {
-		bv_unlock(bv);
-		index_done(n, n->err);
-	} else {
-		bv_unlock(bv);
-	}
+	index_put(bv, n);
+	bv_unlock(bv);
 	bs->spills++;
-	spill_finish(bs, sp);
+	spill_end(bs, sp, 0);
 }
 
 static void spill_written(struct bshard *bs, struct spill *sp)
@@ -1175,10 +1307,10 @@ static void spill_written(struct bshard *bs, struct spill *sp)
 	bs->writes_inflight--;
 	if (sp->err) {
 		bs->io_errors++;
-		log_warning("Blob spill write failed: %s; the value stays in memory",
+		log_warning("Blob spill write failed: %s; its key is taken back",
 			    strerror(-sp->err));
 		atomic_store(&sp->bv->state, BV_MEM);
-		spill_finish(bs, sp);
+		spill_end(bs, sp, sp->err == -ENOSPC ? -ENOSPC : -EIO);
 		return;
 	}
 	bs->bytes_written += sp->bv->len;
@@ -1223,7 +1355,7 @@ static void alloc_serve(struct bshard *bs)
 			if (!bs->waitq)
 				bs->waitq_tail = NULL;
 			if (ret == -ECANCELED)
-				spill_finish(bs, sp);
+				spill_end(bs, sp, 0);
 			else
 				spill_allocated(bs, sp, ret);
 		}
@@ -1357,9 +1489,18 @@ static void hook_release(struct kv_db *db, struct kv_entry *e)
 	atomic_fetch_add(&bv->refs, 1);
 	bv_lock(bv);
 	bv->dead = true;
-	index_del(bv, inode_new(N_DROP, bv));
+	index_del(bv, inode_new(N_DROP, bv, gate_join()));
 	bv_unlock(bv);
 	bv_unref(sh, bv);
+}
+
+/* A result node for a mutation inside a command, whose reply waits for it;
+ * NULL (no node) outside commands. */
+static struct inode *gate_node(struct blob_val *bv)
+{
+	struct blob_gate *g = gate_join();
+
+	return g ? inode_new(N_NOP, bv, g) : NULL;
 }
 
 static size_t hook_length(const void *ref)
@@ -1373,11 +1514,11 @@ static void hook_moved(struct kv_db *dst, struct kv_entry *e)
 
 	bv_lock(bv);
 	blob_index_hold(bx);	/* the old name's delete and the new name's put: one commit */
-	index_del(bv, NULL);
+	index_del(bv, gate_node(bv));
 	bv_set_key(bv, dst->id, e->key, e->klen);
 	bv->entry_shard = dst->owner;
 	if (atomic_load(&bv->state) == BV_STORED)
-		index_put(bv, inode_new(N_NOP, bv));
+		index_put(bv, inode_new(N_NOP, bv, gate_join()));
 	blob_index_release(bx);
 	bv_unlock(bv);
 }
@@ -1391,7 +1532,7 @@ static void hook_expire(struct kv_db *db, struct kv_entry *e)
 	if (bv->expire != e->expire_ms) {
 		bv->expire = e->expire_ms;
 		if (atomic_load(&bv->state) == BV_STORED && !bv->dead)
-			index_put(bv, inode_new(N_NOP, bv));
+			index_put(bv, inode_new(N_NOP, bv, gate_join()));
 	}
 	bv_unlock(bv);
 }
@@ -1424,7 +1565,7 @@ static void hook_swapped(struct kv_db *a, struct kv_db *b)
 			struct blob_val *bv = e->v.ptr;
 
 			bv_lock(bv);
-			index_del(bv, NULL);
+			index_del(bv, gate_node(bv));
 			bv->db = dbs[i]->id;
 			bv_unlock(bv);
 		}
@@ -1435,7 +1576,7 @@ static void hook_swapped(struct kv_db *a, struct kv_db *b)
 
 			bv_lock(bv);
 			if (atomic_load(&bv->state) == BV_STORED)
-				index_put(bv, inode_new(N_NOP, bv));
+				index_put(bv, inode_new(N_NOP, bv, gate_join()));
 			bv_unlock(bv);
 		}
 		sbuf_free(&list[i]);
@@ -1452,13 +1593,6 @@ static const struct kv_blob_hooks hooks = {
 
 /* --- replies with holes --- */
 
-static _Thread_local struct {
-	struct sbuf *out;
-	size_t base;
-	int depth;
-	struct blob_hole *h;
-	int n, cap;
-} hl;
 
 void blob_exec_begin(struct sbuf *out, size_t before)
 {
@@ -1466,21 +1600,34 @@ void blob_exec_begin(struct sbuf *out, size_t before)
 		hl.out = out;
 		hl.base = before;
 		hl.n = 0;
+		hl.gate = NULL;
 	}
 }
 
-struct blob_prog *blob_exec_end(struct sbuf *out, size_t before)
+struct blob_prog *blob_exec_end(struct sbuf *out, size_t before, bool blocked)
 {
+	struct blob_gate *g = hl.gate;
 	struct blob_prog *prog;
 
-	if (--hl.depth > 0 || hl.n == 0)
+	if (--hl.depth > 0)
+		return NULL;
+	hl.gate = NULL;
+	if (g && blocked) {
+		/* No reply now: what it changed commits on its own. */
+		g->drop = true;
+		gate_put(shard_self, g, 0);
+		g = NULL;
+	}
+	if (hl.n == 0 && !g)
 		return NULL;
 	prog = mem_calloc(1, sizeof(*prog));
+	prog->gate = g;
 	prog->litlen = out->len - before;
 	prog->lit = mem_alloc(prog->litlen ? prog->litlen : 1);
 	memcpy(prog->lit, out->p + before, prog->litlen);
 	prog->holes = mem_alloc((size_t)hl.n * sizeof(*prog->holes));
-	memcpy(prog->holes, hl.h, (size_t)hl.n * sizeof(*prog->holes));
+	if (hl.n)
+		memcpy(prog->holes, hl.h, (size_t)hl.n * sizeof(*prog->holes));
 	prog->nholes = hl.n;
 	hl.n = 0;
 	out->len = before;
@@ -1524,6 +1671,17 @@ void blob_reply_range(struct resp_w *w, const struct kv_entry *e, uint64_t off, 
 
 void blob_prog_deliver(struct shard *sh, int dst, void *cookie, struct blob_prog *prog)
 {
+	struct blob_gate *g = prog->gate;
+
+	if (g) {
+		/* Held until the gate opens (gate_open delivers it then). */
+		prog->gate = NULL;
+		g->prog = prog;
+		g->dst = dst;
+		g->cookie = cookie;
+		gate_put(sh, g, 0);
+		return;
+	}
 	if (dst == sh->id) {
 		conn_prog(sh, cookie, prog);
 	} else {
@@ -1535,6 +1693,11 @@ void blob_prog_deliver(struct shard *sh, int dst, void *cookie, struct blob_prog
 
 void blob_prog_free(struct shard *sh, struct blob_prog *prog)
 {
+	if (prog->gate) {
+		/* A reply nobody wants: the gate just runs out. */
+		prog->gate->drop = true;
+		gate_put(sh, prog->gate, 0);
+	}
 	for (int i = prog->cur; i < prog->nholes; i++)
 		bv_unref(sh, prog->holes[i].bv);
 	mem_free(prog->lit);
@@ -1906,7 +2069,7 @@ void blob_on_cqe(struct shard *sh, void *p, int res)
 			struct spill *next = sp->sync_next;
 
 			if (res < 0)
-				spill_finish(bs, sp);
+				spill_end(bs, sp, -EIO);
 			else
 				spill_commit(bs, sp);
 			sp = next;
@@ -1980,33 +2143,24 @@ void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m)
 static void node_done(struct bshard *bs, struct inode *n)
 {
 	struct shard *sh = bs->sh;
+	/* A delete that found no record changed nothing: no failure. */
+	int err = n->err == -ENOENT ? 0 : n->err;
 
+	if (err) {
+		bs->io_errors++;
+		log_warning("Blob index commit failed: %s", strerror(-err));
+		err = err == -ENOSPC ? -ENOSPC : -EIO;
+	}
 	switch (n->kind) {
 	case N_PUT:
-		if (n->err) {
-			struct kv_db *db = &srv.shards[n->bv->entry_shard].dbs[n->db];
-			struct kv_entry *e = n->bv->entry_shard == sh->id ?
-				kv_find_raw(db, n->key, n->klen) : NULL;
-			struct sbuf out = { 0 };
-			char msg[128];
-
-			bs->io_errors++;
-			log_warning("Blob index commit failed: %s", strerror(-n->err));
-			if (e && e->enc == KV_ENC_BLOB && e->v.ptr == n->bv)
-				kv_delete_entry(db, e);
-			blob_prog_free(sh, n->reply);
-			snprintf(msg, sizeof(msg), "%s\r\n", errno_reply(n->err == -ENOSPC ?
-									    -ENOSPC : -EIO));
-			sbuf_append(&out, msg, strlen(msg));
-			deliver(sh, n->src, n->cookie, &out, 0, NULL);
-			sbuf_free(&out);
-		} else {
-			blob_prog_deliver(sh, n->src, n->cookie, n->reply);
-		}
-		mem_free(n->key);
+		/* An upload whose record did not commit: its SET answers an
+		 * error and the key goes (see spill_end). */
+		if (err)
+			take_back(sh, n->bv);
+		bv_unref(sh, n->bv);
 		break;
 	case N_SPILL:
-		if (!n->err) {
+		if (!err) {
 			struct blob_val *bv = n->bv;
 
 			atomic_store(&bv->state, BV_STORED);
@@ -2015,7 +2169,7 @@ static void node_done(struct bshard *bs, struct inode *n)
 				bv->mem = NULL;
 			}
 		} else {
-			bs->io_errors++;
+			take_back(sh, n->bv);
 		}
 		bv_unref(sh, n->bv);
 		break;
@@ -2025,6 +2179,7 @@ static void node_done(struct bshard *bs, struct inode *n)
 	default:
 		break;
 	}
+	gate_put(sh, n->gate, err);
 	mem_free(n);
 }
 

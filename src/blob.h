@@ -134,11 +134,17 @@ const char *blob_put_error(const struct blob_put *put);
 uint64_t blob_put_len(const struct blob_put *put);
 /* Installs the upload as key's value in db (kv_set_str's flags; expire_ms
  * >= 0 sets the TTL, 0 none, -1 leaves what flags say), submits its index
- * record and makes the command's reply wait for the commit. */
+ * record and makes the command's reply wait for the commit (its gate; see
+ * blob_prog_deliver); if the commit fails the key is taken back and the
+ * command answers an error. */
 struct kv_entry *blob_put_install(struct cmd_ctx *ctx, struct kv_db *db, const char *key,
 				  size_t klen, unsigned flags, int64_t expire_ms);
 /* Installs len bytes at p as key's value on the blob tier: readable at once
- * from memory, written to disk in the background. */
+ * from memory, written to disk in the background (a spill). The reply of the
+ * running command waits until the value is written and its record committed
+ * (its gate; see blob_prog_deliver). If that fails, the key is taken back
+ * (deleted, unless something replaced or moved it meanwhile) and the command
+ * answers an error instead. */
 struct kv_entry *blob_set_mem(struct kv_db *db, const char *key, size_t klen, const char *p,
 			      size_t len, unsigned flags);
 /* Replies a bulk string of the range [off, off + len) of e's blob value:
@@ -156,14 +162,24 @@ bool blob_need_bytes(struct cmd_ctx *ctx, struct kv_db *db, struct kv_entry *e);
 
 /* Marks the start of a command's reply in out (nesting allowed: EXEC). */
 void blob_exec_begin(struct sbuf *out, size_t before);
-/* Ends it: if holes were added, returns the reply (bytes from `before`) as a
- * program and truncates out to before; else NULL. */
-struct blob_prog *blob_exec_end(struct sbuf *out, size_t before);
-/* Sends prog to shard dst, for the output segment cookie (or runs it here). */
+/* Ends it. If holes were added, or the command changed large keys (index
+ * mutations, spills: their durability gate), returns the reply (bytes from
+ * `before`) as a program and truncates out to before; else NULL. A blocked
+ * command (blocked) sends no reply: its gate, if any, is let go and what it
+ * changed commits on its own. Nested calls (EXEC's commands) return NULL:
+ * the outermost one collects. */
+struct blob_prog *blob_exec_end(struct sbuf *out, size_t before, bool blocked);
+/* Sends prog to shard dst, for the output segment cookie (or runs it here).
+ * Takes ownership of prog. A program holding a durability gate is sent
+ * only once everything its command changed on the blob tier is durable (its
+ * index records committed, synced under blob-fsync always), possibly from
+ * another shard's thread, and as an error reply instead if any of it
+ * failed; the output segment stays pending until then. */
 void blob_prog_deliver(struct shard *sh, int dst, void *cookie, struct blob_prog *prog);
 /* Client side: runs prog into segment seg (conn.c drives it). */
 struct blob_stream;
-/* Frees a program whose client is gone, dropping its references. */
+/* Frees a program whose client is gone (or whose reply is dropped),
+ * dropping its references; a gate it holds runs out without a reply. */
 void blob_prog_free(struct shard *sh, struct blob_prog *prog);
 /* The next step of prog: copies literal bytes via emit(); returns true when
  * it is finished, false when a read stream was started (more comes through

@@ -1741,7 +1741,7 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 			if (discard)
 				blob_prog_free(sh, res.prog);
 			else
-				conn_prog(sh, client_add_pending(c, false), res.prog);
+				blob_prog_deliver(sh, sh->id, client_add_pending(c, false), res.prog);
 			block_serve_ready(sh);
 			return DISPATCH_DONE;
 		}

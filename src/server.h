@@ -58,9 +58,11 @@ struct exec_result {
 	bool blocked;		/* the command called cmd_block(): no reply yet */
 	int64_t deadline;	/* its deadline (unix ms, 0 = none) */
 	bool null_array;	/* its timeout reply shape */
-	struct blob_prog *prog;	/* the reply streams large values: it was taken out
-				 * of the output as this program (blob.h), which
-				 * the caller delivers to the client's shard */
+	struct blob_prog *prog;	/* the reply streams large values, or waits until
+				 * what the command changed on the blob tier is
+				 * durable: it was taken out of the output as this
+				 * program (blob.h), which the caller hands to
+				 * blob_prog_deliver() for the client's shard */
 };
 
 /* Error replies by code, per shard (INFO errorstats): "ERR", "WRONGTYPE"...

@@ -337,7 +337,7 @@ void shard_exec(struct shard *sh, struct client *cl, const struct cmd_def *cmd, 
 	before = out->len;
 	blob_exec_begin(out, before);
 	cmd->fn(&ctx);
-	prog = blob_exec_end(out, before);
+	prog = blob_exec_end(out, before, (ctx.flags & CTX_BLOCKED) != 0);
 	if (res)
 		res->prog = prog;
 	else

@@ -7,7 +7,11 @@
  * TYPE and TTL of large keys; GETRANGE and SUBSTR across the 64K, 128K and
  * 256K offsets of a 300 KiB value and across the read-chunk boundaries of
  * larger ones, with negative and out-of-range indexes; pipelined large SETs
- * and GETs mixed with small commands keep their reply order; 50 connections
+ * and GETs mixed with small commands keep their reply order, and so do
+ * values made in memory (MSET, MSETNX, APPEND, SETRANGE, COPY, SET inside
+ * MULTI), deletes and TTL changes of large keys, whose replies wait for
+ * their index commits, over keys on two shards of a 3-shard and of a
+ * 2-shard server (spill_pipeline); 50 connections
  * overwrite, delete and read the same few large keys and no reply is ever a
  * mix of two values; SET with EX PX KEEPTTL NX XX GET, SETEX PSETEX SETNX,
  * GETSET GETDEL GETEX, APPEND and SETRANGE on large values and growing small
@@ -357,11 +361,11 @@ static void test_getrange(redisContext *c)
 
 /* ---- pipelining ---- */
 
-enum { P_STATUS, P_INT, P_VAL, P_NIL };
+enum { P_STATUS, P_INT, P_VAL, P_NIL, P_REPR };
 
 struct pexp {
 	int kind;
-	const char *s;		/* P_STATUS */
+	const char *s;		/* P_STATUS; P_REPR: expect_reply()'s compact form */
 	long long i;		/* P_INT */
 	const char *v;		/* P_VAL */
 	size_t len;
@@ -401,6 +405,9 @@ static void check_pipeline(redisContext *c, const struct pexp *e, int n, const c
 			break;
 		case P_NIL:
 			expect_nil(r, "%s: reply %d is nil", what, i);
+			break;
+		case P_REPR:
+			expect_reply(r, e[i].s, "%s: reply %d is %s", what, i, e[i].s);
 			break;
 		}
 		if (!r && e[i].kind != P_NIL)
@@ -463,6 +470,117 @@ static void test_pipeline(redisContext *c)
 	free(b1);
 	free(b2);
 	free(b3);
+}
+
+/*
+ * Values made in memory (MSET, MSETNX, APPEND, SETRANGE, COPY, SET inside
+ * MULTI) answer only once they are written and their records committed, and
+ * deletes and TTL changes of large keys once their index mutations
+ * committed (blob.c's durability gates): their replies are held while later
+ * commands of the connection run. Pipelined with small commands on one
+ * connection, over keys on two shards (residues 0 and 1 of nshards), every
+ * reply must be exact and in order.
+ */
+static void spill_pipeline(redisContext *c, int nshards, const char *what)
+{
+	size_t l1 = 100 * KIB, l2 = 70 * KIB, l3 = 90 * KIB, lg = 200 * KIB;
+	char *v1 = make_val(l1, 61), *v2 = make_val(l2, 62), *v3 = make_val(l3, 63);
+	char *v23 = malloc(l2 + l3), *g = calloc(1, lg + 1);
+	char a0[32], a1[32], g0[32], c1[32], m0[32], m1[32], n0[32], n1[32];
+	char desc[96];
+	struct pexp e[48];
+	int n = 0;
+
+	if (!v23 || !g)
+		harness_bail("out of memory");
+	memcpy(v23, v2, l2);
+	memcpy(v23 + l2, v3, l3);
+	memcpy(g, "abc", 3);
+	g[lg] = 'Z';
+	harness_pick_key(a0, sizeof(a0), "sp:a", "", (unsigned)nshards, 0);
+	harness_pick_key(a1, sizeof(a1), "sp:a", "", (unsigned)nshards, 1);
+	harness_pick_key(g0, sizeof(g0), "sp:g", "", (unsigned)nshards, 0);
+	harness_pick_key(c1, sizeof(c1), "sp:c", "", (unsigned)nshards, 1);
+	harness_pick_key(m0, sizeof(m0), "sp:m", "", (unsigned)nshards, 0);
+	harness_pick_key(m1, sizeof(m1), "sp:m", "", (unsigned)nshards, 1);
+	harness_pick_key(n0, sizeof(n0), "sp:n", "", (unsigned)nshards, 0);
+	harness_pick_key(n1, sizeof(n1), "sp:n", "", (unsigned)nshards, 1);
+	run(c, "DEL %s %s %s %s %s %s %s %s sp:ctr sp:small", a0, a1, g0, c1, m0, m1, n0, n1);
+
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "PONG" }, "PING");
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "OK" }, "MSET %s %b %s %b", a0, v1, l1, a1,
+		   v2, l2);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = 1 }, "INCR sp:ctr");
+	append_cmd(c, e, &n, (struct pexp){ P_VAL, .v = v1, .len = l1 }, "GET %s", a0);
+	append_cmd(c, e, &n, (struct pexp){ P_VAL, .v = v2, .len = l2 }, "GET %s", a1);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = (long long)(l2 + l3) }, "APPEND %s %b", a1,
+		   v3, l3);
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "OK" }, "SET sp:small x");
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "OK" }, "SET %s abc", g0);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = (long long)lg + 1 }, "SETRANGE %s %lld Z",
+		   g0, (long long)lg);
+	append_cmd(c, e, &n, (struct pexp){ P_VAL, .v = "x", .len = 1 }, "GET sp:small");
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = 1 }, "COPY %s %s", a0, c1);
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "OK" }, "MULTI");
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "QUEUED" }, "SET %s %b", m0, v2, l2);
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "QUEUED" }, "SET %s %b", m1, v1, l1);
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "QUEUED" }, "INCR sp:ctr");
+	append_cmd(c, e, &n, (struct pexp){ P_REPR, "[+OK,+OK,2]" }, "EXEC");
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = 1 }, "MSETNX %s %b %s small", n0, v3, l3, n1);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = 1 }, "EXPIRE %s 1000", a0);
+	append_cmd(c, e, &n, (struct pexp){ P_VAL, .v = v1, .len = l1 }, "GET %s", c1);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = 1 }, "DEL %s", c1);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = 3 }, "INCR sp:ctr");
+	append_cmd(c, e, &n, (struct pexp){ P_VAL, .v = v1, .len = l1 }, "GET %s", m1);
+	append_cmd(c, e, &n, (struct pexp){ P_NIL }, "GET %s", c1);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = (long long)(l2 + l3) }, "STRLEN %s", a1);
+	append_cmd(c, e, &n, (struct pexp){ P_VAL, .v = v3, .len = 10 }, "GETRANGE %s %lld %lld",
+		   a1, (long long)l2, (long long)l2 + 9);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = 1000 }, "TTL %s", a0);
+	append_cmd(c, e, &n, (struct pexp){ P_VAL, .v = g, .len = lg + 1 }, "GET %s", g0);
+	append_cmd(c, e, &n, (struct pexp){ P_VAL, .v = v3, .len = l3 }, "GET %s", n0);
+	append_cmd(c, e, &n, (struct pexp){ P_INT, .i = 1 }, "PERSIST %s", a0);
+	append_cmd(c, e, &n, (struct pexp){ P_STATUS, "PONG" }, "PING");
+	snprintf(desc, sizeof(desc), "%s: pipelined spills, deletes and TTL changes", what);
+	check_pipeline(c, e, n, desc);
+
+	expect_val(cmd(c, "GET %s", a1), v23, l2 + l3, "%s: the APPENDed value, whole", what);
+	expect_val(cmd(c, "GET %s", m0), v2, l2, "%s: the value SET inside MULTI", what);
+	expect_int(cmd(c, "TTL %s", a0), -1, "%s: PERSIST removed the TTL", what);
+	expect_encoding(c, a1, "blob");
+	expect_encoding(c, g0, "blob");
+	expect_int(cmd(c, "DEL %s %s %s %s %s %s %s %s sp:ctr sp:small", a0, a1, g0, c1, m0, m1, n0,
+		       n1), 9, "%s: DEL of the pipeline's keys (c1 went already)", what);
+	free(v1);
+	free(v2);
+	free(v3);
+	free(v23);
+	free(g);
+}
+
+static void expect_clean(const char *dir, const char *when);
+
+/* The same over a 2-shard server of its own, keys on both shards. */
+static void test_spill_pipeline_two_shards(void)
+{
+	char dir[64] = "/tmp/strata-blobsp-XXXXXX";
+	struct harness_server *s;
+	redisContext *c;
+
+	if (external) {
+		skip("external server", "pipelined spills over 2 shards");
+		return;
+	}
+	make_data_dir(dir);
+	s = harness_server_start("--shards", "2", "--dir", dir);
+	c = harness_connect(s);
+	spill_pipeline(c, 2, "2 shards");
+	if (strata)
+		expect_int(cmd(c, "DBSIZE"), 0, "2 shards: nothing left");
+	redisFree(c);
+	harness_server_stop(s);
+	if (strata)
+		expect_clean(dir, "the 2-shard pipeline's data dir");
 }
 
 /* ---- concurrency: never a torn value ---- */
@@ -1856,6 +1974,7 @@ int main(void)
 	test_upload_on_own_shard();
 	test_getrange(c);
 	test_pipeline(c);
+	spill_pipeline(c, 3, "3 shards");
 	test_concurrent(c);
 	test_disconnects(c);
 	test_set_options(c);
@@ -1876,6 +1995,7 @@ int main(void)
 	}
 	srv = NULL;		/* freed: what follows starts its own servers */
 	harness_remove_tree(datadir);
+	test_spill_pipeline_two_shards();
 	test_restart();
 	test_shutdown_keeps_spilled_values();
 	test_load_request_inside_hop_reply();

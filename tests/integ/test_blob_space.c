@@ -26,7 +26,9 @@
  * succeed, older large keys are evicted instead (INFO blob_evicted_keys
  * counts them), the disk in use stays under the cap, and the newest keys
  * read back intact, also when the shard a SET goes to holds no large key
- * and the other shard's keys must go.
+ * and the other shard's keys must go. Under noeviction at the cap, values
+ * made in memory (MSET, APPEND, SETRANGE, SET inside MULTI) answer the
+ * error, EXEC's whole answer included, and their keys are taken back.
  *
  * blob-specific: skips on redis-server and on an external server.
  */
@@ -448,6 +450,69 @@ static void test_cap_noeviction(void)
 	harness_server_stop(s);
 }
 
+/*
+ * Values made in memory (spills) that cannot be stored: with the cap
+ * reached under noeviction, MSET, APPEND, SETRANGE and SET inside MULTI of a
+ * large value answer the error instead of +OK (EXEC's whole answer is that
+ * error), and the key is taken back: absent once the answer came, and not
+ * counted in blob_keys. The values stored before stay intact.
+ */
+#define CAP_ERR "ERR blob-max-bytes reached and nothing could be evicted"
+
+static void test_cap_noeviction_spills(void)
+{
+	struct harness_server *s = harness_server_start("--shards", "2", "--blob-max-bytes", "2mb",
+							"--maxmemory-policy", "noeviction");
+	redisContext *c = harness_connect(s);
+	char *v = make_val(CAP_LEN, 700);
+	int stored = 0, intact = 0;
+	redisReply *r;
+
+	for (int i = 0; i < 20; i++) {
+		char *w = make_val(CAP_LEN, 600 + (uint64_t)i);
+
+		r = cmd(c, "SET full:%d %b", i, w, (size_t)CAP_LEN);
+		free(w);
+		if (!r)
+			harness_bail("spills: SET full:%d lost the connection", i);
+		if (r->type != REDIS_REPLY_STATUS) {
+			freeReplyObject(r);
+			break;
+		}
+		freeReplyObject(r);
+		stored++;
+	}
+	check(stored >= 4 && stored < 20, "spills: the cap is reached after %d SETs", stored);
+
+	expect_err(cmd(c, "MSET sp:a %b", v, (size_t)CAP_LEN), CAP_ERR,
+		   "spills: MSET of a large value over the cap answers the error");
+	expect_int(cmd(c, "EXISTS sp:a"), 0, "spills: ... and its key is taken back");
+	expect_err(cmd(c, "APPEND sp:b %b", v, (size_t)CAP_LEN), CAP_ERR,
+		   "spills: APPEND making a large value over the cap answers the error");
+	expect_int(cmd(c, "EXISTS sp:b"), 0, "spills: ... and its key is taken back");
+	expect_status(cmd(c, "SET sp:c abc"), "OK", "spills: a small SET");
+	expect_err(cmd(c, "SETRANGE sp:c %lld Z", (long long)CAP_LEN), CAP_ERR,
+		   "spills: SETRANGE growing it past the threshold over the cap answers the error");
+	expect_int(cmd(c, "EXISTS sp:c"), 0, "spills: ... and its key is taken back");
+	expect_status(cmd(c, "MULTI"), "OK", "spills: MULTI");
+	expect_status(cmd(c, "SET sp:m %b", v, (size_t)CAP_LEN), "QUEUED", "spills: SET queued");
+	expect_status(cmd(c, "INCR sp:n"), "QUEUED", "spills: INCR queued");
+	expect_err(cmd(c, "EXEC"), CAP_ERR, "spills: EXEC with a large SET over the cap answers "
+		   "the error");
+	expect_int(cmd(c, "EXISTS sp:m"), 0, "spills: ... and the large key is taken back");
+	expect_str(cmd(c, "GET sp:n"), "1", "spills: ... the small INCR of the same EXEC stays");
+	expect_status(cmd(c, "PING"), "PONG", "spills: the server goes on");
+	check_int(harness_info_int(c, "blobstore", "blob_keys"), stored,
+		  "spills: blob_keys counts only the values stored before");
+	for (int i = 0; i < stored; i++)
+		if (is_val(cmd(c, "GET full:%d", i), CAP_LEN, 600 + (uint64_t)i))
+			intact++;
+	check_int(intact, stored, "spills: every value stored before reads back intact");
+	free(v);
+	redisFree(c);
+	harness_server_stop(s);
+}
+
 static void test_cap_lru(void)
 {
 	struct harness_server *s = harness_server_start("--shards", "2", "--blob-max-bytes", "2mb",
@@ -566,6 +631,7 @@ int main(void)
 	}
 	test_disk_full();
 	test_cap_noeviction();
+	test_cap_noeviction_spills();
 	test_cap_lru();
 	test_cap_lru_across_shards();
 	return harness_done();
