@@ -1109,7 +1109,7 @@ static void test_multi_on_disk(redisContext *c)
 	char want[128];
 	redisContext *o;
 
-	run(c, "DEL md:a md:s md:b md:w md:d");
+	run(c, "DEL md:a md:s md:b md:w md:d md:gone");
 	/* APPEND, then read the new tail and the length back, in one go. */
 	expect_status(cmd(c, "SET md:a %b", v, len), "OK", "MULTI on disk: SET md:a");
 	run(c, "MULTI");
@@ -1172,7 +1172,41 @@ static void test_multi_on_disk(redisContext *c)
 	expect_nil(cmd(c, "EXEC"), "EXEC after a modification of the watched large key aborts");
 	expect_val(cmd(c, "GET md:w"), v + 1, len, "... and md:w is the other client's value");
 	redisFree(o);
-	run(c, "DEL md:a md:s md:b md:w md:d");
+
+	/* A client that leaves while its EXEC waits for a 4 MiB value to be
+	 * read: the server goes on, and the value is the old one or has the
+	 * 'x' (if EXEC ran before the server saw the close), nothing else. */
+	{
+		size_t big = 4 * MIB;
+		char *bv = make_val(big + 1, 1901);
+		int done = 0;
+
+		expect_status(cmd(c, "SET md:gone %b", bv, big), "OK", "MULTI on disk: SET md:gone (4 MiB)");
+		o = harness_connect(srv);
+		redisAppendCommand(o, "MULTI");
+		redisAppendCommand(o, "APPEND md:gone x");
+		redisAppendCommand(o, "EXEC");
+		while (!done && redisBufferWrite(o, &done) == REDIS_OK)
+			;
+		redisFree(o);
+		expect_status(cmd(c, "PING"), "PONG", "the server answers after a client left in EXEC");
+		{
+			redisReply *r = cmd(c, "GET md:gone");
+			bool old = r && r->type == REDIS_REPLY_STRING && r->len == big &&
+				   !memcmp(r->str, bv, big);
+
+			harness_diag("md:gone after the client left: %s", old ? "old value (EXEC never ran)" :
+				     "EXEC ran before the close");
+			bv[big] = 'x';
+			check(old || (r && r->type == REDIS_REPLY_STRING && r->len == big + 1 &&
+				      !memcmp(r->str, bv, big + 1)),
+			      "... md:gone is the old value, or the old value and 'x'");
+			if (r)
+				freeReplyObject(r);
+		}
+		free(bv);
+	}
+	run(c, "DEL md:a md:s md:b md:w md:d md:gone");
 	free(v);
 	free(w);
 }
