@@ -1109,7 +1109,7 @@ static void test_multi_on_disk(redisContext *c)
 	char want[128];
 	redisContext *o;
 
-	run(c, "DEL md:a md:s md:b md:w md:d md:gone");
+	run(c, "DEL md:a md:s md:b md:w md:d md:gone md:wbig md:wk");
 	/* APPEND, then read the new tail and the length back, in one go. */
 	expect_status(cmd(c, "SET md:a %b", v, len), "OK", "MULTI on disk: SET md:a");
 	run(c, "MULTI");
@@ -1171,6 +1171,34 @@ static void test_multi_on_disk(redisContext *c)
 	expect_status(cmd(o, "SET md:w %b", v + 1, len), "OK", "another client overwrites md:w");
 	expect_nil(cmd(c, "EXEC"), "EXEC after a modification of the watched large key aborts");
 	expect_val(cmd(c, "GET md:w"), v + 1, len, "... and md:w is the other client's value");
+
+	/* A modification while EXEC waits for a 32 MiB value to be read: EXEC
+	 * checks its watches again when it runs, and aborts. (The SET is sent
+	 * right after EXEC; a read of 32 MiB with O_DIRECT takes far longer,
+	 * and a SET that came first aborts EXEC just the same.) */
+	{
+		size_t big = 32 * MIB;
+		char *bv = make_val(big, 1902);
+		redisReply *r = NULL;
+		int done = 0;
+
+		expect_status(cmd(c, "SET md:wbig %b", bv, big), "OK", "MULTI on disk: SET md:wbig (32 MiB)");
+		run(c, "SET md:wk 0");
+		expect_status(cmd(c, "WATCH md:wk"), "OK", "WATCH md:wk");
+		run(c, "MULTI");
+		run(c, "APPEND md:wbig x");
+		run(c, "INCR md:wk");
+		redisAppendCommand(c, "EXEC");
+		while (!done && redisBufferWrite(c, &done) == REDIS_OK)
+			;
+		expect_status(cmd(o, "SET md:wk 5"), "OK", "another client sets md:wk while EXEC waits");
+		if (redisGetReply(c, (void **)&r) != REDIS_OK)
+			r = NULL;
+		expect_nil(r, "EXEC aborts: a watched key changed while it waited for a large value");
+		expect_str(cmd(c, "GET md:wk"), "5", "... md:wk is the other client's");
+		expect_int(cmd(c, "STRLEN md:wbig"), (long long)big, "... md:wbig is unchanged");
+		free(bv);
+	}
 	redisFree(o);
 
 	/* A client that leaves while its EXEC waits for a 4 MiB value to be
@@ -1206,7 +1234,7 @@ static void test_multi_on_disk(redisContext *c)
 		}
 		free(bv);
 	}
-	run(c, "DEL md:a md:s md:b md:w md:d md:gone");
+	run(c, "DEL md:a md:s md:b md:w md:d md:gone md:wbig md:wk");
 	free(v);
 	free(w);
 }
