@@ -1175,8 +1175,12 @@ static void test_multi_on_disk(redisContext *c)
 	/* A modification while EXEC waits for a 32 MiB value to be read: EXEC
 	 * checks its watches again when it runs, and aborts. (The SET is sent
 	 * right after EXEC; a read of 32 MiB with O_DIRECT takes far longer,
-	 * and a SET that came first aborts EXEC just the same.) */
-	{
+	 * and a SET that came first aborts EXEC just the same.) redis-server
+	 * has nothing to wait for: EXEC ran before the SET there. */
+	if (!strata) {
+		skip(external ? "external server" : "redis-server",
+		     "a watched key changed while EXEC waits for a large value aborts it");
+	} else {
 		size_t big = 32 * MIB;
 		char *bv = make_val(big, 1902);
 		redisReply *r = NULL;
