@@ -89,6 +89,9 @@ struct blob_val {
 	int64_t expire;
 	char *mem;			/* the bytes, when in memory (aligned), or NULL */
 	bool loading;
+	_Atomic int pins;		/* blob_pin() holders: mem stays while > 0; taken
+					 * where the entry shard is parked or running,
+					 * dropped from any thread */
 	int entry_shard;		/* shard whose db holds the entry */
 };
 
@@ -1904,6 +1907,18 @@ static void load_start(struct bshard *bs, struct blob_val *bv, int dst)
 	bs->reads_inflight++;
 }
 
+/* Puts bv (a reference of its own) on the entry shard's list of values
+ * whose bytes are in memory for commands: the cron drops them. */
+static void loaded_keep(struct bshard *bs, struct blob_val *bv)
+{
+	if (bs->nloaded == bs->caploaded) {
+		bs->caploaded = bs->caploaded ? bs->caploaded * 2 : 16;
+		bs->loaded = mem_realloc(bs->loaded, (size_t)bs->caploaded * sizeof(void *));
+	}
+	bs->loaded[bs->nloaded++] = bv;
+	atomic_fetch_add(&bv->refs, 1);
+}
+
 static void loaded(struct bshard *bs, struct blob_val *bv, char *buf, int err)
 {
 	struct kv_db *db;
@@ -1918,12 +1933,7 @@ static void loaded(struct bshard *bs, struct blob_val *bv, char *buf, int err)
 		abuf_free(buf);
 	} else {
 		bv->mem = buf;
-		if (bs->nloaded == bs->caploaded) {
-			bs->caploaded = bs->caploaded ? bs->caploaded * 2 : 16;
-			bs->loaded = mem_realloc(bs->loaded, (size_t)bs->caploaded * sizeof(void *));
-		}
-		bs->loaded[bs->nloaded++] = bv;
-		atomic_fetch_add(&bv->refs, 1);
+		loaded_keep(bs, bv);
 	}
 	if (err)
 		bs->io_errors++;
@@ -1951,6 +1961,29 @@ static void load_done(struct bshard *bs, struct load *ld)
 	mem_free(ld);
 }
 
+/* Starts reading bv's bytes for the entry in db unless a read is already
+ * on its way; false if one was. */
+static bool load_request(struct shard *sh, struct kv_db *db, struct blob_val *bv)
+{
+	/* The bytes go to the shard of the entry (db->owner), which wakes the
+	 * waiters of the key; a multi-shard command (and EXEC) is polled. */
+	int home = file_owner(bv->file);
+
+	if (bv->loading)
+		return false;
+	bv->loading = true;
+	atomic_fetch_add(&bv->refs, 1);	/* held by the load */
+	if (home == sh->id) {
+		load_start(bs_of(sh), bv, db->owner);
+	} else {
+		struct blob_msg m = { .kind = BM_READ, .p = NULL, .q = bv,
+				      .a = (uint64_t)db->owner };
+
+		shard_blob_send(sh, home, &m);
+	}
+	return true;
+}
+
 bool blob_need_bytes(struct cmd_ctx *ctx, struct kv_db *db, struct kv_entry *e)
 {
 	struct blob_val *bv = e->v.ptr;
@@ -1958,28 +1991,40 @@ bool blob_need_bytes(struct cmd_ctx *ctx, struct kv_db *db, struct kv_entry *e)
 	if (bv->mem)
 		return true;
 	if (ctx->flags & CTX_NO_BLOCK) {
+		/* EXEC read every value its commands compute on first
+		 * (blob_pin); what is still on disk here is a value the
+		 * transaction itself put under this key (RENAME, MOVE ...), or
+		 * one whose read failed. */
 		resp_w_error(ctx->w, "-ERR the value of this key is on disk: it cannot be read "
 			     "inside MULTI");
 		return false;
 	}
-	if (!bv->loading) {
-		/* The bytes go to the shard of the entry (db->owner), which
-		 * runs the command again; a multi-shard command is polled. */
-		int home = file_owner(bv->file);
-
-		bv->loading = true;
-		atomic_fetch_add(&bv->refs, 1);	/* held by the load */
-		if (home == ctx->sh->id) {
-			load_start(bs_of(ctx->sh), bv, db->owner);
-		} else {
-			struct blob_msg m = { .kind = BM_READ, .p = NULL, .q = bv,
-					      .a = (uint64_t)db->owner };
-
-			shard_blob_send(ctx->sh, home, &m);
-		}
-	}
+	load_request(ctx->sh, db, bv);
 	cmd_block(ctx, 0, false);
 	return false;
+}
+
+struct blob_val *blob_pin(struct shard *sh, struct kv_db *db, struct kv_entry *e,
+			  enum blob_pin_state *state)
+{
+	struct blob_val *bv = e->v.ptr;
+
+	atomic_fetch_add(&bv->refs, 1);
+	atomic_fetch_add(&bv->pins, 1);
+	if (bv->mem)
+		*state = BLOB_PIN_READY;
+	else if (load_request(sh, db, bv))
+		*state = BLOB_PIN_STARTED;
+	else
+		*state = BLOB_PIN_LOADING;
+	return bv;
+}
+
+void blob_unpin(struct shard *sh, struct blob_val *bv)
+{
+	/* The entry shard's cron sees the count drop and frees the bytes. */
+	atomic_fetch_sub(&bv->pins, 1);
+	bv_unref(sh, bv);
 }
 
 /* --- completions and messages --- */
@@ -2165,8 +2210,15 @@ static void node_done(struct bshard *bs, struct inode *n)
 
 			atomic_store(&bv->state, BV_STORED);
 			if (bv->entry_shard == sh->id && bv->mem && !bv->dead) {
-				abuf_free(bv->mem);
-				bv->mem = NULL;
+				/* A pinned value (EXEC waiting for its other
+				 * values) keeps its bytes until the cron after
+				 * its unpin. */
+				if (atomic_load(&bv->pins)) {
+					loaded_keep(bs, bv);
+				} else {
+					abuf_free(bv->mem);
+					bv->mem = NULL;
+				}
 			}
 		} else {
 			take_back(sh, n->bv);
@@ -2259,21 +2311,27 @@ void blob_cron(struct shard *sh)
 {
 	struct bshard *bs = bs_of(sh);
 	struct blob_extent cand[16];
-	int n;
+	int n, keep;
 
 	if (!bs)
 		return;
-	/* Loaded bytes served the command that asked; drop them. */
+	/* Loaded bytes served the command that asked; drop them, except those
+	 * an EXEC still waits with (pinned). */
+	keep = 0;
 	for (int i = 0; i < bs->nloaded; i++) {
 		struct blob_val *bv = bs->loaded[i];
 
+		if (atomic_load(&bv->pins) && !bv->dead) {
+			bs->loaded[keep++] = bv;
+			continue;
+		}
 		if (atomic_load(&bv->state) == BV_STORED && bv->mem && !bv->loading) {
 			abuf_free(bv->mem);
 			bv->mem = NULL;
 		}
 		bv_unref(sh, bv);
 	}
-	bs->nloaded = 0;
+	bs->nloaded = keep;
 	/* Large free runs go back to the file system. */
 	if (!bs->busy && !bs->waitq && bs->writes_inflight == 0) {
 		n = blob_alloc_punch_candidates(bs->own->alloc, BLOB_PUNCH_MIN, cand, 16);

@@ -154,9 +154,31 @@ void blob_reply_range(struct resp_w *w, const struct kv_entry *e, uint64_t off, 
 const char *blob_mem(const struct kv_entry *e, size_t *len);
 /* For a command that needs the bytes of key's blob value in memory: starts
  * reading them and blocks the command until they are there (it is run
- * again), and returns false. If the command cannot wait (a transaction, a
- * multi-shard command), replies an error and returns false. */
+ * again), and returns false. A multi-shard command blocks too (it is
+ * polled). Under CTX_NO_BLOCK (inside EXEC, which read the values of its
+ * commands first: see blob_pin) replies an error and returns false. */
 bool blob_need_bytes(struct cmd_ctx *ctx, struct kv_db *db, struct kv_entry *e);
+
+/* blob_pin(): where the pinned value's bytes are. */
+enum blob_pin_state {
+	BLOB_PIN_READY,		/* in memory now */
+	BLOB_PIN_STARTED,	/* not yet: this call started reading them */
+	BLOB_PIN_LOADING,	/* not yet: a read started earlier is on its way */
+};
+/* For EXEC (multi.c), which cannot wait in the middle of a transaction: pins
+ * e's blob value so that its bytes, once in memory, stay there (the cron and
+ * the end of a spill leave them) until blob_unpin(); starts reading them if
+ * they are not in memory and no read is on its way. When the read ends, the
+ * entry's shard signals the key ready; the caller polls. Returns the value:
+ * the caller owns a reference and a pin, and gives both back with
+ * blob_unpin(). A failed read leaves the bytes out and the state says
+ * STARTED again on the next call. Runs on the thread of db's shard or while
+ * it is parked. */
+struct blob_val *blob_pin(struct shard *sh, struct kv_db *db, struct kv_entry *e,
+			  enum blob_pin_state *state);
+/* Gives back a pin and its reference (any thread): the bytes may leave
+ * memory at the next cron of the entry's shard. */
+void blob_unpin(struct shard *sh, struct blob_val *bv);
 
 /* --- replies with holes (shard_exec and its callers) --- */
 

@@ -1718,8 +1718,10 @@ static enum dispatch client_dispatch(struct client *c, int argc, const struct cm
 			ctxflags |= CTX_PARKED;	/* inside the window of client_run_parkq */
 		conn_current = c;
 		shard_exec(sh, c, cmd, argc, argv, c->dbid, c->proto, ctxflags, out, &res);
-		if (res.blocked && parked) {
-			/* Keys on several shards: keep the command and poll it. */
+		if (res.blocked && (parked || is_exec)) {
+			/* Keys on several shards: keep the command and poll it.
+			 * So is EXEC waiting for large values to be read
+			 * (multi.c): it has no keys a waiter could wait on. */
 			block_serve_ready(sh);
 			if (!(c->flags & CL_POLL)) {
 				c->flags |= CL_POLL;

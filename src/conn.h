@@ -15,6 +15,7 @@
 #include "server.h"
 
 struct tls_conn;
+struct blob_val;
 
 #define CL_CLOSE_AFTER_REPLY	0x001	/* close once output drained */
 #define CL_CLOSING		0x002	/* closed: waiting for ops in flight */
@@ -96,6 +97,9 @@ struct client {
 	size_t multi_mem;		/* bytes the queue holds (multi.c keeps it) */
 	struct watch_state *ws;		/* shared with watch registries, or NULL */
 	uint64_t watch_mask;		/* shards holding watched keys */
+	struct blob_val **pins;		/* large values EXEC waits for (blob_pin) */
+	int npins;
+	int load_rounds;		/* EXEC's rounds that had to start a read */
 	/* pub/sub (pubsub.c) */
 	struct psub *subs;		/* channels, patterns and shard channels */
 	int nsub, npsub, nssub;

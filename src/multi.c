@@ -20,7 +20,9 @@
 #include "acl.h"
 #include "cfg.h"
 #include "block.h"
+#include "blob.h"
 #include "mem.h"
+#include "strutil.h"
 #include "util.h"
 
 #include <string.h>
@@ -100,8 +102,20 @@ void multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
 	c->multi_mem += mem_usable(q->buf) + mem_usable(q->argv);
 }
 
+/* Gives back the values EXEC pinned (multi_preload). */
+static void multi_unpin(struct client *c)
+{
+	for (int i = 0; i < c->npins; i++)
+		blob_unpin(c->sh, c->pins[i]);
+	mem_free(c->pins);
+	c->pins = NULL;
+	c->npins = 0;
+}
+
 void multi_discard(struct client *c)
 {
+	multi_unpin(c);
+	c->load_rounds = 0;
 	for (int i = 0; i < c->nmq; i++) {
 		mem_free(c->mq[i].buf);
 		mem_free(c->mq[i].argv);
@@ -312,6 +326,88 @@ uint64_t multi_exec_mask(struct client *c)
 	return mask;
 }
 
+/*
+ * Large values a transaction computes on. A command flagged CMD_BLOB_BYTES
+ * needs the bytes of a large value in memory and waits for them outside
+ * MULTI; inside EXEC nothing may wait. So before EXEC runs its queue, every
+ * key of every such queued command is looked up (with the shards of all the
+ * queue's keys parked, or on our own shard) and each large value found is
+ * pinned (blob_pin), its read started if its bytes are on disk. If one is
+ * not in memory yet, EXEC blocks and is polled like a command over several
+ * shards: it runs again from the start, watches included, and pins again.
+ * The pins of the previous round are given back only after the new round
+ * took its own, so bytes that came in stay in memory until the transaction
+ * ran: the cron and the end of a spill leave pinned bytes alone. A key
+ * deleted or overwritten meanwhile is simply looked up again; a read never
+ * changes a key, so WATCH does not see it.
+ *
+ * The keys are those of the command table, so a command's destination
+ * (COPY's, BITOP's) is read too when it is large: harmless, it is only
+ * read. A value the transaction itself moves under a key (RENAME, MOVE,
+ * SWAPDB before an APPEND to the new name) is not known in advance and still
+ * gets blob_need_bytes()'s error, as does a value whose read keeps failing:
+ * after MULTI_LOAD_ROUNDS rounds that had to start a read, EXEC stops
+ * waiting and runs.
+ */
+#define MULTI_LOAD_ROUNDS 8
+
+/* The db a queued SELECT moves the rest of the queue to, or dbid. */
+static int multi_select_db(const struct mq_cmd *q, int dbid)
+{
+	long long id;
+
+	if (strcmp(q->cmd->name, "select") || q->argc != 2 ||
+	    !strutil_to_ll(q->argv[1].p, q->argv[1].len, &id) || id < 0 || id >= cfg.databases)
+		return dbid;
+	return (int)id;
+}
+
+/* Pins the large values the queue computes on; true when all their bytes
+ * are in memory (or EXEC gave up waiting), false when EXEC must wait. */
+static bool multi_preload(struct cmd_ctx *ctx)
+{
+	struct client *c = ctx->cl;
+	struct blob_val **old = c->pins;
+	int nold = c->npins, cap = 0, dbid = c->dbid;
+	bool ready = true, started = false;
+
+	c->pins = NULL;
+	c->npins = 0;
+	for (int i = 0; i < c->nmq; i++) {
+		const struct mq_cmd *q = &c->mq[i];
+		int idx[64], n;
+
+		dbid = multi_select_db(q, dbid);
+		if (!(q->cmd->flags & CMD_BLOB_BYTES))
+			continue;
+		n = cmd_keys(q->cmd, q->argc, q->argv, idx, 64);
+		for (int k = 0; k < MIN(n, 64); k++) {
+			const struct cmd_arg *key = &q->argv[idx[k]];
+			struct kv_db *db = cmd_db_id(ctx, key->p, key->len, dbid);
+			struct kv_entry *e = kv_find_raw(db, key->p, key->len);
+			enum blob_pin_state st;
+
+			if (!e || e->type != KV_STRING || e->enc != KV_ENC_BLOB || kv_is_expired(e))
+				continue;
+			if (c->npins == cap) {
+				cap = cap ? cap * 2 : 8;
+				c->pins = mem_realloc(c->pins, (size_t)cap * sizeof(*c->pins));
+			}
+			c->pins[c->npins++] = blob_pin(ctx->sh, db, e, &st);
+			ready &= st == BLOB_PIN_READY;
+			started |= st == BLOB_PIN_STARTED;
+		}
+	}
+	for (int i = 0; i < nold; i++)
+		blob_unpin(ctx->sh, old[i]);
+	mem_free(old);
+	if (ready || (ctx->flags & CTX_NO_BLOCK))
+		return true;
+	if (started && ++c->load_rounds > MULTI_LOAD_ROUNDS)
+		return true;	/* the commands answer the error */
+	return false;
+}
+
 void multi_exec(struct cmd_ctx *ctx)
 {
 	struct client *c = ctx->cl;
@@ -333,6 +429,11 @@ void multi_exec(struct cmd_ctx *ctx)
 		resp_w_null_array(ctx->w);
 		multi_discard(c);
 		multi_unwatch(c);
+		return;
+	}
+	if (!multi_preload(ctx)) {
+		/* No reply: EXEC runs again once the bytes are in (polled). */
+		cmd_block(ctx, 0, false);
 		return;
 	}
 	multi_unwatch(c);

@@ -4,7 +4,9 @@
  * Queued commands are copied into the client. EXEC parks every shard its
  * queued commands or its watched keys live on, checks the watches, then runs
  * the queue on the client's thread: no other command runs on those shards in
- * between, so no client sees half a transaction.
+ * between, so no client sees half a transaction. Large values on disk that
+ * queued commands compute on are read first: EXEC waits (polled) until they
+ * are all in memory and pinned there, then runs (multi.c, multi_preload).
  *
  * WATCH registers the client's watch state (a small shared object with an
  * atomic "dirty" flag) under each key, in the registry of the key's database
