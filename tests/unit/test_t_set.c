@@ -333,8 +333,12 @@ static void test_random_reaches_every_member_of_a_large_set(void **state)
 		int i;
 
 		set_random(s, &e);
-		assert_true(e.len > 1 && e.p[0] == 'm');
-		i = atoi(e.p + 1);
+		/* Elements are not NUL-terminated: copy one out before atoi. */
+		assert_true(e.len > 1 && e.len < sizeof(buf) && e.p[0] == 'm');
+		memcpy(buf, e.p, e.len);
+		buf[e.len] = '\0';
+		i = atoi(buf + 1);
+		assert_true(i >= 0 && i < 2000);
 		if (!seen[i]) {
 			seen[i] = true;
 			nseen++;
