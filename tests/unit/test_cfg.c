@@ -958,19 +958,26 @@ static void test_get_glob_star(void **state)
 static void test_set_requirepass_keeps_nul_bytes(void **state)
 {
 	const char *names[] = { "requirepass", "logfile" };
-	const char *values[] = { "abc\0def", "x\0y" };
-	const size_t lens[] = { 7, 3 };
+	char log[256], want[300];
+	const char *values[] = { "abc\0def", log };
+	size_t lens[] = { 7, 0 };
 	struct collect c = { .n = 0 };
 	char *err = NULL;
+	int n;
 
 	(void)state;
+	/* The log file is opened: it goes to the test's own directory. */
+	n = snprintf(log, sizeof(log), "%s/nul.log", tmpdir);
+	memcpy(log + n, "\0y", 3);
+	lens[1] = (size_t)n + 2;
 	assert_int_equal(cfg_set_many_len(2, names, values, lens, &err), 0);
 	assert_int_equal(cfg.requirepass_len, 7);
 	assert_memory_equal(cfg.requirepass, "abc\0def", 7);
 	cfg_get("requirepass", collect_fn, &c);
 	/* other strings end at the first NUL */
 	cfg_get("logfile", collect_fn, &c);
-	assert_string_equal(c.text, "requirepass=abc0def;logfile=x;");
+	snprintf(want, sizeof(want), "requirepass=abc0def;logfile=%s/nul.log;", tmpdir);
+	assert_string_equal(c.text, want);
 	assert_int_equal(cfg_set("requirepass", "", &err), 0);
 	assert_int_equal(cfg.requirepass_len, 0);
 	assert_int_equal(cfg_set("logfile", "", &err), 0);
