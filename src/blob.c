@@ -1907,16 +1907,32 @@ static void load_start(struct bshard *bs, struct blob_val *bv, int dst)
 	bs->reads_inflight++;
 }
 
-/* Puts bv (a reference of its own) on the entry shard's list of values
- * whose bytes are in memory for commands: the cron drops them. */
-static void loaded_keep(struct bshard *bs, struct blob_val *bv)
+/* Puts bv on the entry shard's list of values whose bytes are in memory
+ * for commands, with the reference the caller gives: the cron drops them. */
+static void loaded_add(struct bshard *bs, struct blob_val *bv)
 {
 	if (bs->nloaded == bs->caploaded) {
 		bs->caploaded = bs->caploaded ? bs->caploaded * 2 : 16;
 		bs->loaded = mem_realloc(bs->loaded, (size_t)bs->caploaded * sizeof(void *));
 	}
 	bs->loaded[bs->nloaded++] = bv;
+}
+
+/* The same, with a reference of its own. */
+static void loaded_keep(struct bshard *bs, struct blob_val *bv)
+{
 	atomic_fetch_add(&bv->refs, 1);
+	loaded_add(bs, bv);
+}
+
+/* Hands bv's bytes in memory (and a reference) to its entry shard, which
+ * the value moved to (RENAME, MOVE across shards): only that shard's
+ * commands read them, so only it may drop them. */
+static void loaded_forward(struct bshard *bs, struct blob_val *bv, int entry)
+{
+	struct blob_msg m = { .kind = BM_KEEP, .p = bv };
+
+	shard_blob_send(bs->sh, entry, &m);
 }
 
 static void loaded(struct bshard *bs, struct blob_val *bv, char *buf, int err)
@@ -2180,6 +2196,9 @@ void blob_on_msg(struct shard *sh, int src, const struct blob_msg *m)
 	case BM_EVICTED:
 		evict_answered(bs);
 		break;
+	case BM_KEEP:
+		loaded_add(bs, m->p);
+		break;
 	}
 }
 
@@ -2207,9 +2226,18 @@ static void node_done(struct bshard *bs, struct inode *n)
 	case N_SPILL:
 		if (!err) {
 			struct blob_val *bv = n->bv;
+			int entry;
 
 			atomic_store(&bv->state, BV_STORED);
-			if (bv->entry_shard == sh->id && bv->mem && !bv->dead) {
+			bv_lock(bv);
+			entry = bv->entry_shard;
+			bv_unlock(bv);
+			if (entry != sh->id && bv->mem && !bv->dead) {
+				/* Moved to another shard, which reads the bytes
+				 * now: it drops them. */
+				atomic_fetch_add(&bv->refs, 1);
+				loaded_forward(bs, bv, entry);
+			} else if (bv->mem && !bv->dead) {
 				/* A pinned value (EXEC waiting for its other
 				 * values) keeps its bytes until the cron after
 				 * its unpin. */
@@ -2320,7 +2348,15 @@ void blob_cron(struct shard *sh)
 	keep = 0;
 	for (int i = 0; i < bs->nloaded; i++) {
 		struct blob_val *bv = bs->loaded[i];
+		int entry;
 
+		bv_lock(bv);
+		entry = bv->entry_shard;
+		bv_unlock(bv);
+		if (entry != sh->id && !bv->dead) {
+			loaded_forward(bs, bv, entry);	/* with the list's reference */
+			continue;
+		}
 		if (atomic_load(&bv->pins) && !bv->dead) {
 			bs->loaded[keep++] = bv;
 			continue;

@@ -59,6 +59,8 @@ enum {
 	BM_LOADED,		/* file shard -> entry shard: p = value, a = error */
 	BM_EVICT,		/* shard over blob-max-bytes -> every other: a = bytes to fit */
 	BM_EVICTED,		/* the answer to BM_EVICT */
+	BM_KEEP,		/* old entry shard -> new: p = value (a reference) whose bytes
+				 * in memory the new one drops from now on */
 };
 
 #define BM_CHUNK_LAST (1ull << 63)
