@@ -1410,6 +1410,42 @@ static void test_multi_on_disk_two_shards(void)
 
 /* ---- deletion, expiry and the INFO counters ---- */
 
+/*
+ * Space goes back to the file system: large free runs left by deleted keys
+ * are punched out of the block files, so the blocks the files hold on disk
+ * (blob_disk_bytes, from st_blocks) shrink again.
+ */
+static void test_space_returned(redisContext *c)
+{
+	enum { N = 24 };
+	size_t len = 1024 * KIB;
+	char *v = make_val(len, 77);
+	long long punched0, full, now = 0;
+	int64_t deadline;
+
+	if (!strata) {
+		skip("redis-server has no blob tier", "freed space is punched out of the block files");
+		free(v);
+		return;
+	}
+	for (int i = 0; i < N; i++)
+		expect_status(cmd(c, "SET punch:%d %b", i, v, len), "OK", "SET punch:%d", i);
+	punched0 = blob_info(c, "blob_punched_bytes");
+	full = blob_info(c, "blob_disk_bytes");
+	for (int i = 0; i < N; i++)
+		expect_int(cmd(c, "DEL punch:%d", i), 1, "DEL punch:%d", i);
+	deadline = harness_mono_ms() + 8000;
+	do {
+		harness_sleep_ms(50);
+		now = blob_info(c, "blob_punched_bytes");
+	} while (now - punched0 < (long long)(N / 2) * (long long)len && harness_mono_ms() < deadline);
+	check(now - punched0 >= (long long)(N / 2) * (long long)len,
+	      "at least half of %d MiB deleted is punched within 8 s (%lld bytes)", N, now - punched0);
+	check(blob_info(c, "blob_disk_bytes") <= full - (long long)(N / 2) * (long long)len,
+	      "blob_disk_bytes shrinks by as much (from %lld to %lld)", full, blob_info(c, "blob_disk_bytes"));
+	free(v);
+}
+
 static void test_delete_expire_info(redisContext *c)
 {
 	size_t l[4] = { 100 * KIB, 200 * KIB, 300 * KIB, 70 * KIB };
@@ -2200,6 +2236,7 @@ int main(void)
 	test_known_gaps(c);
 	test_multi_on_disk(c);
 	test_delete_expire_info(c);
+	test_space_returned(c);
 	test_overwrite(c);
 	test_rename_move(c);
 	test_flush(c);
