@@ -767,21 +767,133 @@ static uint64_t kv_evict_score(const struct kv_entry *e, int policy)
 	}
 }
 
-size_t kv_evict_one(struct kv_db *dbs, int ndb, int policy, int samples)
+/*
+ * The eviction pool. Sampling a few keys and evicting the best of them
+ * forgets what every earlier sample found; Redis keeps the best candidates
+ * of all samples in a small pool sorted by score and evicts from its top,
+ * which makes the approximation far closer to true LRU (test_eviction: 289
+ * of 300 keys read all along survive on redis-server 7.0, about 140 with
+ * plain sampling). The pool holds key names, not entries, as keys may go
+ * meanwhile: a candidate is looked up again when its turn comes, and
+ * skipped if it is gone, has lost its TTL (volatile policies), or scores
+ * lower now than when it was sampled (it was read or written since). One
+ * pool per thread: a shard evicts only its own keys.
+ */
+#define EVPOOL_SIZE 16
+#define EVPOOL_ROUNDS 8
+
+struct evpool_ent {
+	uint64_t score;
+	int db;
+	uint32_t klen, cap;
+	char *key;
+};
+
+static _Thread_local struct evpool_ent evpool[EVPOOL_SIZE];	/* ascending score */
+static _Thread_local int evpool_n;
+
+void kv_evict_pool_free(void)
+{
+	for (int i = 0; i < EVPOOL_SIZE; i++) {
+		mem_free(evpool[i].key);
+		evpool[i].key = NULL;
+		evpool[i].cap = 0;
+	}
+	evpool_n = 0;
+}
+
+static void evpool_insert(int db, const struct kv_entry *e, uint64_t score)
+{
+	struct evpool_ent t;
+	int at = 0;
+
+	for (int i = 0; i < evpool_n; i++)
+		if (evpool[i].db == db && evpool[i].klen == e->klen &&
+		    !memcmp(evpool[i].key, e->key, e->klen))
+			return;		/* already a candidate */
+	if (evpool_n == EVPOOL_SIZE) {
+		if (score <= evpool[0].score)
+			return;
+		/* Drop the weakest, keeping its key buffer for this one. */
+		t = evpool[0];
+		memmove(&evpool[0], &evpool[1], (EVPOOL_SIZE - 1) * sizeof(evpool[0]));
+		evpool[EVPOOL_SIZE - 1] = t;
+		evpool_n--;
+	}
+	while (at < evpool_n && evpool[at].score < score)
+		at++;
+	t = evpool[evpool_n];		/* the free slot's key buffer */
+	memmove(&evpool[at + 1], &evpool[at], (size_t)(evpool_n - at) * sizeof(evpool[0]));
+	if (t.cap < e->klen) {
+		mem_free(t.key);
+		t.cap = MAX(e->klen, 32u);
+		t.key = mem_alloc(t.cap);
+	}
+	memcpy(t.key, e->key, e->klen);
+	t.klen = e->klen;
+	t.db = db;
+	t.score = score;
+	evpool[at] = t;
+	evpool_n++;
+}
+
+/* Samples each db into the pool; false if no db had a candidate. */
+static bool evpool_populate(struct kv_db *dbs, int ndb, int policy, int samples)
+{
+	bool volatile_only = policy >= MAXMEM_VOLATILE_LRU;
+	struct dict_node *pick[64];
+	bool any = false;
+
+	for (int d = 0; d < ndb; d++) {
+		struct kv_db *db = &dbs[d];
+		size_t n;
+
+		if (volatile_only) {
+			n = MIN((size_t)samples, db->nvol);
+			for (size_t i = 0; i < n; i++)
+				pick[i] = &db->vol[kv_rand() % db->nvol]->node;
+		} else {
+			n = dict_size(db->dict) ? dict_sample(db->dict, pick, (size_t)samples) : 0;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct kv_entry *e = (struct kv_entry *)pick[i];
+
+			evpool_insert(d, e, kv_evict_score(e, policy));
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* The best candidate still standing, taken out of the pool, or NULL. */
+static struct kv_entry *evpool_pop(struct kv_db *dbs, int ndb, int policy, struct kv_db **dbp)
+{
+	bool volatile_only = policy >= MAXMEM_VOLATILE_LRU;
+
+	while (evpool_n) {
+		struct evpool_ent *c = &evpool[--evpool_n];
+		struct kv_entry *e;
+
+		if (c->db >= ndb)
+			continue;
+		e = kv_find_raw(&dbs[c->db], c->key, c->klen);
+		if (!e || (volatile_only && !e->expire_ms) || kv_evict_score(e, policy) < c->score)
+			continue;
+		*dbp = &dbs[c->db];
+		return e;
+	}
+	return NULL;
+}
+
+/* The random policies: the best-scoring (a random score) of a sample. */
+static struct kv_entry *evict_sample(struct kv_db *dbs, int ndb, int policy, int samples,
+				     struct kv_db **dbp)
 {
 	bool volatile_only = policy >= MAXMEM_VOLATILE_LRU;
 	struct kv_entry *best = NULL;
-	struct kv_db *best_db = NULL;
 	uint64_t best_score = 0;
 	struct dict_node *pick[64];
-	size_t freed;
 
-	if (policy == MAXMEM_NOEVICTION)
-		return 0;
-	if (samples < 1)
-		samples = 1;
-	if (samples > 64)
-		samples = 64;
 	for (int d = 0; d < ndb; d++) {
 		struct kv_db *db = &dbs[d];
 		size_t n;
@@ -801,9 +913,30 @@ size_t kv_evict_one(struct kv_db *dbs, int ndb, int policy, int samples)
 
 			if (!best || s > best_score) {
 				best = e;
-				best_db = db;
+				*dbp = db;
 				best_score = s;
 			}
+		}
+	}
+	return best;
+}
+
+size_t kv_evict_one(struct kv_db *dbs, int ndb, int policy, int samples)
+{
+	struct kv_entry *best = NULL;
+	struct kv_db *best_db = NULL;
+	size_t freed;
+
+	if (policy == MAXMEM_NOEVICTION)
+		return 0;
+	samples = MAX(1, MIN(samples, 64));
+	if (policy == MAXMEM_ALLKEYS_RANDOM || policy == MAXMEM_VOLATILE_RANDOM) {
+		best = evict_sample(dbs, ndb, policy, samples, &best_db);
+	} else {
+		for (int round = 0; round < EVPOOL_ROUNDS && !best; round++) {
+			if (!evpool_populate(dbs, ndb, policy, samples))
+				break;
+			best = evpool_pop(dbs, ndb, policy, &best_db);
 		}
 	}
 	if (!best)

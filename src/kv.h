@@ -240,8 +240,11 @@ size_t kv_active_expire(struct kv_db *db, int64_t budget_us);
 void kv_db_cron(struct kv_db *db, int64_t us);
 
 /* Evicts one key chosen by the maxmemory policy among dbs[0..ndb), sampling
- * maxmemory-samples keys; returns the bytes freed (0 if nothing could be
- * evicted under the policy). */
+ * maxmemory-samples keys per db into the calling thread's pool of the best
+ * candidates seen (the LRU, LFU and TTL policies, as Redis does); returns the
+ * bytes freed (0 if nothing could be evicted under the policy). */
 size_t kv_evict_one(struct kv_db *dbs, int ndb, int policy, int samples);
+/* Frees the calling thread's eviction pool (at the end of a shard). */
+void kv_evict_pool_free(void);
 
 #endif

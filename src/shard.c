@@ -1151,6 +1151,7 @@ void shard_loop_end(struct shard *sh)
 {
 	shard_blob_drain(sh);
 	blob_shard_stop(sh);
+	kv_evict_pool_free();
 	for (int i = 0; i < sh->nlisten; i++)
 		close(sh->listen_fds[i]);
 	if (sh->relisten)
