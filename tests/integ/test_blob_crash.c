@@ -271,12 +271,22 @@ static struct harness_server *start_on(const char *dir)
 	return harness_server_start("--shards", "2", "--dir", dir, "--blob-fsync", "everysec");
 }
 
+/* kill -9 of the server, then a new one on the same dir; *c is replaced. */
+static void kill_and_restart(struct harness_server **srv, redisContext **c, const char *dir)
+{
+	kill((*srv)->pid, SIGKILL);
+	redisFree(*c);
+	harness_server_wait_exit(*srv, 5000);
+	harness_server_stop(*srv);
+	*srv = start_on(dir);
+	*c = harness_connect(*srv);
+}
+
 /*
  * Checks every key after a restart; returns the number of bad keys, and in
  * *undone the number of keys whose acknowledged DEL the crash undid (they
- * hold, whole, the generation that DEL removed). That is a known bug, not
- * the promise this test is about: DEL answers before its index delete
- * commits (see the report of the blob tests).
+ * hold, whole, the generation that DEL removed): none may be, as DEL
+ * answers only once its index delete committed.
  */
 static int verify_keys(redisContext *c, int cycle, int *undone)
 {
@@ -402,12 +412,7 @@ static void spill_kill(const char *dir)
 			expect_int(cmd(c, "COPY spill:src spill:c"), 1,
 				   "spill round %d: COPY of a large value", round);
 		}
-		kill(srv->pid, SIGKILL);
-		redisFree(c);
-		harness_server_wait_exit(srv, 5000);
-		harness_server_stop(srv);
-		srv = start_on(dir);
-		c = harness_connect(srv);
+		kill_and_restart(&srv, &c, dir);
 		for (int k = 0; k < 2 && names[round][k]; k++) {
 			r = redisCommand(c, "STRLEN %s", names[round][k]);
 			total++;
@@ -573,12 +578,7 @@ static void meta_kill(const char *dir)
 
 	/* FLUSHALL: every large key, both databases, gone for good. */
 	expect_status(cmd(c, "FLUSHALL"), "OK", "meta: FLUSHALL");
-	kill(srv->pid, SIGKILL);
-	redisFree(c);
-	harness_server_wait_exit(srv, 5000);
-	harness_server_stop(srv);
-	srv = start_on(dir);
-	c = harness_connect(srv);
+	kill_and_restart(&srv, &c, dir);
 	check_int(harness_info_int(c, "blobstore", "blob_keys"), 0,
 		  "meta: an acknowledged FLUSHALL holds after kill -9 (no large key is back)");
 	redisFree(c);
