@@ -837,24 +837,30 @@ static void evpool_insert(int db, const struct kv_entry *e, uint64_t score)
 	evpool_n++;
 }
 
+/* Up to samples (at most 64) random keys of db into pick: keys with a TTL
+ * under the volatile policies, any key otherwise. Returns how many. */
+static size_t evict_sample_db(struct kv_db *db, int policy, int samples, struct dict_node **pick)
+{
+	size_t n;
+
+	if (policy >= MAXMEM_VOLATILE_LRU) {
+		n = MIN((size_t)samples, db->nvol);
+		for (size_t i = 0; i < n; i++)
+			pick[i] = &db->vol[kv_rand() % db->nvol]->node;
+		return n;
+	}
+	return dict_size(db->dict) ? dict_sample(db->dict, pick, (size_t)samples) : 0;
+}
+
 /* Samples each db into the pool; false if no db had a candidate. */
 static bool evpool_populate(struct kv_db *dbs, int ndb, int policy, int samples)
 {
-	bool volatile_only = policy >= MAXMEM_VOLATILE_LRU;
 	struct dict_node *pick[64];
 	bool any = false;
 
 	for (int d = 0; d < ndb; d++) {
-		struct kv_db *db = &dbs[d];
-		size_t n;
+		size_t n = evict_sample_db(&dbs[d], policy, samples, pick);
 
-		if (volatile_only) {
-			n = MIN((size_t)samples, db->nvol);
-			for (size_t i = 0; i < n; i++)
-				pick[i] = &db->vol[kv_rand() % db->nvol]->node;
-		} else {
-			n = dict_size(db->dict) ? dict_sample(db->dict, pick, (size_t)samples) : 0;
-		}
 		for (size_t i = 0; i < n; i++) {
 			struct kv_entry *e = (struct kv_entry *)pick[i];
 
@@ -889,24 +895,14 @@ static struct kv_entry *evpool_pop(struct kv_db *dbs, int ndb, int policy, struc
 static struct kv_entry *evict_sample(struct kv_db *dbs, int ndb, int policy, int samples,
 				     struct kv_db **dbp)
 {
-	bool volatile_only = policy >= MAXMEM_VOLATILE_LRU;
 	struct kv_entry *best = NULL;
 	uint64_t best_score = 0;
 	struct dict_node *pick[64];
 
 	for (int d = 0; d < ndb; d++) {
 		struct kv_db *db = &dbs[d];
-		size_t n;
+		size_t n = evict_sample_db(db, policy, samples, pick);
 
-		if (volatile_only) {
-			n = MIN((size_t)samples, db->nvol);
-			for (size_t i = 0; i < n; i++)
-				pick[i] = &db->vol[kv_rand() % db->nvol]->node;
-		} else {
-			if (!dict_size(db->dict))
-				continue;
-			n = dict_sample(db->dict, pick, (size_t)samples);
-		}
 		for (size_t i = 0; i < n; i++) {
 			struct kv_entry *e = (struct kv_entry *)pick[i];
 			uint64_t s = kv_evict_score(e, policy);
