@@ -1434,15 +1434,18 @@ static void test_space_returned(redisContext *c)
 	full = blob_info(c, "blob_disk_bytes");
 	for (int i = 0; i < N; i++)
 		expect_int(cmd(c, "DEL punch:%d", i), 1, "DEL punch:%d", i);
-	deadline = harness_mono_ms() + 8000;
+	/* Punches of other free space count in blob_punched_bytes too: what
+	 * tells is the blocks the files hold. */
+	deadline = harness_mono_ms() + 10000;
 	do {
 		harness_sleep_ms(50);
-		now = blob_info(c, "blob_punched_bytes");
-	} while (now - punched0 < (long long)(N / 2) * (long long)len && harness_mono_ms() < deadline);
-	check(now - punched0 >= (long long)(N / 2) * (long long)len,
-	      "at least half of %d MiB deleted is punched within 8 s (%lld bytes)", N, now - punched0);
-	check(blob_info(c, "blob_disk_bytes") <= full - (long long)(N / 2) * (long long)len,
-	      "blob_disk_bytes shrinks by as much (from %lld to %lld)", full, blob_info(c, "blob_disk_bytes"));
+		now = blob_info(c, "blob_disk_bytes");
+	} while (now > full - (long long)(N / 2) * (long long)len && harness_mono_ms() < deadline);
+	check(now <= full - (long long)(N / 2) * (long long)len,
+	      "within 10 s, blob_disk_bytes shrinks by at least half of the %d MiB deleted "
+	      "(from %lld to %lld)", N, full, now);
+	check(blob_info(c, "blob_punched_bytes") - punched0 >= (long long)(N / 2) * (long long)len,
+	      "blob_punched_bytes counts at least as much");
 	free(v);
 }
 
