@@ -436,6 +436,18 @@ static void bv_unlock(struct blob_val *bv)
 	atomic_flag_clear_explicit(&bv->lock, memory_order_release);
 }
 
+/* The shard whose db holds bv's entry (RENAME and MOVE change it under the
+ * lock, from a coordinator). */
+static int bv_entry_shard(struct blob_val *bv)
+{
+	int entry;
+
+	bv_lock(bv);
+	entry = bv->entry_shard;
+	bv_unlock(bv);
+	return entry;
+}
+
 static struct blob_val *bv_new(int file, int db, const char *key, size_t klen)
 {
 	struct blob_val *bv = mem_calloc(1, sizeof(*bv));
@@ -812,6 +824,17 @@ static struct blob_gate *gate_join(void)
 	return g;
 }
 
+/* A reply program of n literal bytes and no holes yet. */
+static struct blob_prog *prog_new(const char *lit, size_t n)
+{
+	struct blob_prog *prog = mem_calloc(1, sizeof(*prog));
+
+	prog->litlen = n;
+	prog->lit = mem_alloc(n ? n : 1);
+	memcpy(prog->lit, lit, n);
+	return prog;
+}
+
 /* The gate's last count went: the reply (or an error in its place) goes to
  * the client's shard. Any shard thread. */
 static void gate_open(struct shard *sh, struct blob_gate *g)
@@ -824,14 +847,11 @@ static void gate_open(struct shard *sh, struct blob_gate *g)
 		return;
 	}
 	if (err) {
-		const char *msg = errno_reply(err);
+		char msg[128];
+		int n = snprintf(msg, sizeof(msg), "%s\r\n", errno_reply(err));
 
 		blob_prog_free(sh, prog);
-		prog = mem_calloc(1, sizeof(*prog));
-		prog->litlen = strlen(msg) + 2;
-		prog->lit = mem_alloc(prog->litlen);
-		memcpy(prog->lit, msg, prog->litlen - 2);
-		memcpy(prog->lit + prog->litlen - 2, "\r\n", 2);
+		prog = prog_new(msg, (size_t)MIN(n, (int)sizeof(msg) - 1));
 	}
 	blob_prog_deliver(sh, g->dst, g->cookie, prog);
 	mem_free(g);
@@ -861,12 +881,8 @@ static void take_back(struct shard *sh, struct blob_val *bv)
 {
 	struct kv_entry *e;
 	struct kv_db *db;
-	bool here;
 
-	bv_lock(bv);
-	here = !bv->dead && bv->entry_shard == sh->id;
-	bv_unlock(bv);
-	if (!here)
+	if (bv->dead || bv_entry_shard(bv) != sh->id)
 		return;
 	db = &sh->dbs[bv->db];
 	e = kv_find_raw(db, bv->key, bv->klen);
@@ -1598,7 +1614,6 @@ static const struct kv_blob_hooks hooks = {
 
 /* --- replies with holes --- */
 
-
 void blob_exec_begin(struct sbuf *out, size_t before)
 {
 	if (hl.depth++ == 0) {
@@ -1625,11 +1640,8 @@ struct blob_prog *blob_exec_end(struct sbuf *out, size_t before, bool blocked)
 	}
 	if (hl.n == 0 && !g)
 		return NULL;
-	prog = mem_calloc(1, sizeof(*prog));
+	prog = prog_new(out->p + before, out->len - before);
 	prog->gate = g;
-	prog->litlen = out->len - before;
-	prog->lit = mem_alloc(prog->litlen ? prog->litlen : 1);
-	memcpy(prog->lit, out->p + before, prog->litlen);
 	prog->holes = mem_alloc((size_t)hl.n * sizeof(*prog->holes));
 	if (hl.n)
 		memcpy(prog->holes, hl.h, (size_t)hl.n * sizeof(*prog->holes));
@@ -2228,12 +2240,9 @@ static void node_done(struct bshard *bs, struct inode *n)
 	case N_SPILL:
 		if (!err) {
 			struct blob_val *bv = n->bv;
-			int entry;
+			int entry = bv_entry_shard(bv);
 
 			atomic_store(&bv->state, BV_STORED);
-			bv_lock(bv);
-			entry = bv->entry_shard;
-			bv_unlock(bv);
 			if (entry != sh->id && bv->mem && !bv->dead) {
 				/* Moved to another shard, which reads the bytes
 				 * now: it drops them. */
@@ -2350,11 +2359,8 @@ void blob_cron(struct shard *sh)
 	keep = 0;
 	for (int i = 0; i < bs->nloaded; i++) {
 		struct blob_val *bv = bs->loaded[i];
-		int entry;
+		int entry = bv_entry_shard(bv);
 
-		bv_lock(bv);
-		entry = bv->entry_shard;
-		bv_unlock(bv);
 		if (entry != sh->id && !bv->dead) {
 			loaded_forward(bs, bv, entry);	/* with the list's reference */
 			continue;
